@@ -1,0 +1,262 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "xalloc.h"
+
+jv
+json_get(jv obj, const char *key)
+{
+	if (jv_get_kind(obj) != JV_KIND_OBJECT)
+		return jv_invalid();
+	return jv_object_get(jv_copy(obj), jv_string(key));
+}
+
+jv_kind
+json_peek_kind(jv obj, const char *key)
+{
+	jv v = json_get(obj, key);
+	jv_kind k = jv_get_kind(v);
+
+	jv_free(v);
+	return k;
+}
+
+const char *
+json_peek_string(jv obj, const char *key)
+{
+	jv v = json_get(obj, key);
+	const char *s = NULL;
+
+	/* obj keeps its own reference, so the bytes outlive ours. */
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		s = jv_string_value(v);
+	jv_free(v);
+	return s;
+}
+
+int
+json_peek_number(jv obj, const char *key, double *out)
+{
+	jv v = json_get(obj, key);
+	int ok = jv_get_kind(v) == JV_KIND_NUMBER;
+
+	if (ok)
+		*out = jv_number_value(v);
+	jv_free(v);
+	return ok;
+}
+
+int
+json_peek_bool(jv obj, const char *key, int *out)
+{
+	jv v = json_get(obj, key);
+	jv_kind k = jv_get_kind(v);
+
+	jv_free(v);
+	if (k != JV_KIND_TRUE && k != JV_KIND_FALSE)
+		return 0;
+	*out = k == JV_KIND_TRUE;
+	return 1;
+}
+
+jv
+json_merge(jv a, jv b)
+{
+	int it;
+
+	if (jv_get_kind(a) != JV_KIND_OBJECT ||
+	    jv_get_kind(b) != JV_KIND_OBJECT) {
+		jv_free(a);
+		return b;
+	}
+	for (it = jv_object_iter(b); jv_object_iter_valid(b, it);
+	    it = jv_object_iter_next(b, it)) {
+		jv k = jv_object_iter_key(b, it);
+		jv v = jv_object_iter_value(b, it);
+		jv old = jv_object_get(jv_copy(a), jv_copy(k));
+
+		if (jv_get_kind(old) == JV_KIND_OBJECT &&
+		    jv_get_kind(v) == JV_KIND_OBJECT)
+			v = json_merge(old, v);
+		else
+			jv_free(old);
+		a = jv_object_set(a, k, v);
+	}
+	jv_free(b);
+	return a;
+}
+
+char *
+json_dump(jv v, size_t *lenp)
+{
+	jv s = jv_dump_string(jv_copy(v), 0);
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, jv_string_value(s), n);
+	p[n] = '\0';
+	jv_free(s);
+	if (lenp)
+		*lenp = n;
+	return p;
+}
+
+const char *
+json_kind_name(jv_kind k)
+{
+	switch (k) {
+	case JV_KIND_NULL:
+		return "null";
+	case JV_KIND_TRUE:
+	case JV_KIND_FALSE:
+		return "boolean";
+	case JV_KIND_NUMBER:
+		return "number";
+	case JV_KIND_STRING:
+		return "string";
+	case JV_KIND_ARRAY:
+		return "array";
+	case JV_KIND_OBJECT:
+		return "object";
+	default:
+		return "nothing";
+	}
+}
+
+/*
+ * json_locate: a minimal scanner over JSON text.  It tracks the line and
+ * skips values it does not need; it does not validate (jv already did).
+ */
+struct scan {
+	const char	*p, *end;
+	unsigned long	 line;
+};
+
+static void
+skip_ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	    *s->p == '\r' || *s->p == '\n')) {
+		if (*s->p == '\n')
+			s->line++;
+		s->p++;
+	}
+}
+
+/* Skips a string starting at the quote; sets [*k, *klen) to its body. */
+static int
+skip_string(struct scan *s, const char **k, size_t *klen)
+{
+	const char *start;
+
+	if (s->p >= s->end || *s->p != '"')
+		return -1;
+	start = ++s->p;
+	while (s->p < s->end && *s->p != '"') {
+		if (*s->p == '\\')
+			s->p++;
+		else if (*s->p == '\n')
+			s->line++;
+		s->p++;
+	}
+	if (s->p >= s->end)
+		return -1;
+	if (k) {
+		*k = start;
+		*klen = (size_t)(s->p - start);
+	}
+	s->p++;
+	return 0;
+}
+
+static int
+skip_value(struct scan *s)
+{
+	int depth = 0;
+
+	skip_ws(s);
+	while (s->p < s->end) {
+		char c = *s->p;
+
+		if (c == '"') {
+			if (skip_string(s, NULL, NULL) == -1)
+				return -1;
+			if (depth == 0)
+				return 0;
+			continue;
+		}
+		if (depth == 0 && (c == ',' || c == '}' || c == ']'))
+			return 0;
+		if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth == 0) {
+			s->p++;
+			return 0;
+		} else if (c == '\n')
+			s->line++;
+		s->p++;
+	}
+	return depth == 0 ? 0 : -1;
+}
+
+unsigned long
+json_locate(const char *text, size_t len, const char *const *path,
+    int npath)
+{
+	struct scan s = { text, text + len, 1 };
+	int i;
+
+	for (i = 0; i < npath; i++) {
+		const char *k;
+		size_t klen;
+		unsigned long found = s.line;
+		long idx = -1, n = 0;
+
+		skip_ws(&s);
+		if (s.p >= s.end)
+			return 0;
+		if (*s.p == '[') {
+			idx = strtol(path[i], NULL, 10);
+			s.p++;
+			for (;;) {
+				skip_ws(&s);
+				if (s.p >= s.end || *s.p == ']')
+					return found;
+				if (n == idx)
+					break;
+				if (skip_value(&s) == -1)
+					return found;
+				skip_ws(&s);
+				if (s.p < s.end && *s.p == ',')
+					s.p++;
+				n++;
+			}
+			continue;
+		}
+		if (*s.p != '{')
+			return found;
+		s.p++;
+		for (;;) {
+			skip_ws(&s);
+			if (s.p >= s.end || *s.p == '}')
+				return found;
+			if (skip_string(&s, &k, &klen) == -1)
+				return found;
+			skip_ws(&s);
+			if (s.p < s.end && *s.p == ':')
+				s.p++;
+			skip_ws(&s);
+			if (klen == strlen(path[i]) &&
+			    memcmp(k, path[i], klen) == 0)
+				break;
+			if (skip_value(&s) == -1)
+				return found;
+			skip_ws(&s);
+			if (s.p < s.end && *s.p == ',')
+				s.p++;
+		}
+	}
+	skip_ws(&s);
+	return s.line;
+}

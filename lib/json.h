@@ -1,0 +1,61 @@
+/*
+ * json: small helpers over libjq's jv API.
+ *
+ * jv functions consume their arguments (see STYLE.md, "jv pitfalls"); the
+ * helpers here are explicit about it.  The json_peek_* functions *borrow*
+ * the object: they neither consume it nor return a reference, and a string
+ * they return points into the object, valid while the caller holds it
+ * unchanged.  They check kinds first, so they are safe on untrusted input:
+ * a missing key and a value of the wrong kind both read as absent.
+ */
+#ifndef LLM_JSON_H
+#define LLM_JSON_H
+
+#include <stddef.h>
+
+#include <jv.h>
+
+/* The string at obj[key], or NULL.  Borrows obj. */
+const char *json_peek_string(jv obj, const char *key);
+
+/* Sets *out to the number at obj[key] and returns 1, else returns 0. */
+int	json_peek_number(jv obj, const char *key, double *out);
+
+/* Sets *out to the boolean at obj[key] (0/1) and returns 1, else 0. */
+int	json_peek_bool(jv obj, const char *key, int *out);
+
+/* The kind of obj[key], JV_KIND_INVALID when absent.  Borrows obj. */
+jv_kind	json_peek_kind(jv obj, const char *key);
+
+/*
+ * Returns a new reference to obj[key], or jv_invalid() when obj is not an
+ * object or has no such key.  Borrows obj.
+ */
+jv	json_get(jv obj, const char *key);
+
+/*
+ * Deep merge: returns a with every key of b set into it, objects merged
+ * recursively, anything else replaced by b's value.  Consumes a and b.
+ */
+jv	json_merge(jv a, jv b);
+
+/*
+ * Returns a new string with v as compact JSON, and its length in *lenp.
+ * Borrows v.  Caller frees.
+ */
+char	*json_dump(jv v, size_t *lenp);
+
+/* A name for a kind as users know it: "object", "string", ... */
+const char *json_kind_name(jv_kind k);
+
+/*
+ * Finds where a value sits in JSON source text, for messages of the form
+ * `file: line N: ...`.  path is a list of npath object keys (array
+ * positions written as decimal strings); returns the 1-based line of the
+ * value, or of the deepest part of the path that exists, or 0 when the
+ * text does not parse far enough.  Never allocates.
+ */
+unsigned long json_locate(const char *text, size_t len,
+	    const char *const *path, int npath);
+
+#endif

@@ -1,0 +1,184 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "json.h"
+#include "tool.h"
+
+#define OUT_HIGH	(64u << 10)
+
+const char *tool_name = "llm";
+volatile int tool_interrupted;
+
+static struct buf out;
+static int out_eager;		/* write every record at once */
+static unsigned long n_errors, n_transient;
+
+static void
+on_signal(int sig)
+{
+	tool_interrupted = sig;
+}
+
+void
+tool_init(const char *name)
+{
+	struct sigaction sa;
+	struct stat st;
+
+	tool_name = name;
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocking read returns EINTR and the loop ends. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	buf_init(&out, 0);
+	out_eager = fstat(STDOUT_FILENO, &st) == -1 || !S_ISREG(st.st_mode);
+}
+
+static void
+write_error(void)
+{
+	int e = errno;
+
+	if (e == EPIPE) {
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	buf_reset(&out);
+	fprintf(stderr, "%s: write error: %s\n", tool_name, strerror(e));
+	_exit(TOOL_EXIT_FAIL);
+}
+
+void
+tool_flush(void)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < out.len) {
+		n = write(STDOUT_FILENO, out.data + off, out.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			write_error();
+		}
+		off += (size_t)n;
+	}
+	buf_reset(&out);
+}
+
+void
+tool_write(const char *p, size_t n)
+{
+	buf_append(&out, p, n);
+	if (out_eager || out.len >= OUT_HIGH)
+		tool_flush();
+}
+
+void
+tool_emit(jv rec)
+{
+	jv s = jv_dump_string(rec, 0);
+
+	buf_append(&out, jv_string_value(s),
+	    (size_t)jv_string_length_bytes(jv_copy(s)));
+	buf_putc(&out, '\n');
+	jv_free(s);
+	if (out_eager || out.len >= OUT_HIGH)
+		tool_flush();
+}
+
+int
+tool_stdout_tty(void)
+{
+	return isatty(STDOUT_FILENO);
+}
+
+int
+tool_color(void)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(STDERR_FILENO) && (nc == NULL || *nc == '\0');
+}
+
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "%s: %s\n", tool_name, line);
+}
+
+void
+tool_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void
+tool_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	exit(tool_finish(status));
+}
+
+void
+tool_count_error(int retriable)
+{
+	n_errors++;
+	if (retriable)
+		n_transient++;
+}
+
+int
+tool_status(void)
+{
+	if (tool_interrupted)
+		return TOOL_EXIT_INTERRUPT;
+	if (n_errors == 0)
+		return TOOL_EXIT_OK;
+	return n_transient == n_errors ? TOOL_EXIT_TEMPFAIL : TOOL_EXIT_FAIL;
+}
+
+int
+tool_finish(int status)
+{
+	tool_flush();
+	buf_release(&out);
+	/* Anything printed through stdio (usage, tables) goes out here. */
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (errno == EPIPE) {
+			signal(SIGPIPE, SIG_DFL);
+			raise(SIGPIPE);
+		}
+		fprintf(stderr, "%s: write error: %s\n", tool_name,
+		    strerror(errno));
+		status = TOOL_EXIT_FAIL;
+	}
+	if (fclose(stdout) == EOF && status == TOOL_EXIT_OK) {
+		fprintf(stderr, "%s: close stdout: %s\n", tool_name,
+		    strerror(errno));
+		status = TOOL_EXIT_FAIL;
+	}
+	return status;
+}
