@@ -9,7 +9,7 @@ LIBSRC = $(sort $(wildcard lib/*.c))
 LIBOBJ = $(LIBSRC:%.c=obj/%.o) obj/catalog_data.o
 LIB = obj/libllm.a
 GENSRC = tools/catalog-gen.c lib/schema.c lib/json.c lib/fsutil.c \
-	lib/errbuf.c lib/xalloc.c
+	lib/errbuf.c lib/xalloc.c lib/buf.c
 
 UNITSRC = $(sort $(wildcard tests/unit/*.c))
 UNITBIN = $(UNITSRC:tests/unit/%.c=obj/tests/%)
@@ -101,8 +101,8 @@ bench: all
 
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
-	shellcheck -s sh tests/run tests/*.t tests/lib.sh bench/*.sh
-	shellcheck -s bash completions/*.bash
+	shellcheck -s sh -x tests/run tests/*.t tests/lib.sh bench/*.sh .ci/run
+	shellcheck -s bash completions/bash/*
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/llm \
@@ -115,17 +115,17 @@ install: all
 	cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/
 	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
 	for t in $(TOOLS); do \
-	    cp -f completions/llm.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; \
-	    cp -f completions/llm.fish $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; \
+	    cp -f completions/bash/$$t $(DESTDIR)$(BASHCOMPDIR)/$$t; \
+	    cp -f completions/zsh/_$$t $(DESTDIR)$(ZSHCOMPDIR)/_$$t; \
+	    cp -f completions/fish/$$t.fish $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; \
 	done
-	cp -f completions/_llm $(DESTDIR)$(ZSHCOMPDIR)/_llm
 
 uninstall:
 	for t in $(TOOLS); do \
 	    rm -f $(DESTDIR)$(BINDIR)/$$t $(DESTDIR)$(BASHCOMPDIR)/$$t \
-	        $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; \
+	        $(DESTDIR)$(ZSHCOMPDIR)/_$$t $(DESTDIR)$(FISHCOMPDIR)/$$t.fish; \
 	done
-	rm -f $(DESTDIR)$(DATADIR)/llm/catalog.json $(DESTDIR)$(ZSHCOMPDIR)/_llm
+	rm -f $(DESTDIR)$(DATADIR)/llm/catalog.json
 	-rmdir $(DESTDIR)$(DATADIR)/llm
 	for m in $(MAN1); do rm -f $(DESTDIR)$(MANPREFIX)/man1/$${m#man/}; done
 	for m in $(MAN5); do rm -f $(DESTDIR)$(MANPREFIX)/man5/$${m#man/}; done
@@ -137,5 +137,6 @@ clean:
 FORCE:
 .PHONY: all check conformance fuzz bench lint install uninstall clean FORCE
 .SECONDARY:
+.DELETE_ON_ERROR:
 
 -include $(shell find obj -name '*.d' 2>/dev/null)

@@ -17,7 +17,7 @@ CFLAGS = -std=c99 -O2 -g -pipe -Wall -Wextra -Wstrict-prototypes \
 LDFLAGS =
 
 # Debian 12: libjq 1.6 ships no pkg-config file.
-JQ_LIBS = -ljq
+JQ_LIBS = -ljq -lm
 CURL_LIBS = -lcurl
 SODIUM_LIBS = -lsodium
 

@@ -107,8 +107,7 @@ resolve_all(struct resolver *r, struct input *in, const char *model)
 			tool_count_error(0);
 			continue;
 		case INPUT_BAD:
-			tool_warn("%s", json_peek_string(json_get(rec,
-			    "error"), "message"));
+			tool_warn("%s", record_error_message(rec));
 			tool_count_error(0);
 			tool_emit(rec);
 			continue;
@@ -119,14 +118,12 @@ resolve_all(struct resolver *r, struct input *in, const char *model)
 		}
 		rec = resolve_request(r, rec, model, &failed);
 		if (failed) {
-			jv e = json_get(rec, "error"), id = json_get(rec, "id");
-			jv ids = jv_dump_string(id, 0);
+			jv ids = jv_dump_string(json_get(rec, "id"), 0);
 
 			tool_warn("record %s: %s", jv_string_value(ids),
-			    json_peek_string(e, "message"));
+			    record_error_message(rec));
 			tool_count_error(0);
 			jv_free(ids);
-			jv_free(e);
 		}
 		tool_emit(rec);
 	}
@@ -228,11 +225,8 @@ main(int argc, char *argv[])
 		    jv_string("model"), jv_string(model)), NULL, &failed);
 
 		if (failed) {
-			jv e = json_get(rec, "error");
-
-			tool_warn("%s", json_peek_string(e, "message"));
+			tool_warn("%s", record_error_message(rec));
 			tool_count_error(0);
-			jv_free(e);
 		}
 		tool_emit(rec);
 	} else {

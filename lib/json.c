@@ -1,5 +1,9 @@
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "buf.h"
 
 #include "json.h"
 #include "xalloc.h"
@@ -100,6 +104,148 @@ json_dump(jv v, size_t *lenp)
 	if (lenp)
 		*lenp = n;
 	return p;
+}
+
+static int
+write_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, start = 0;
+	char esc[7];
+
+	if (buf_putc(b, '"') == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *e = NULL;
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		switch (c) {
+		case '"':
+			e = "\\\"";
+			break;
+		case '\\':
+			e = "\\\\";
+			break;
+		case '\n':
+			e = "\\n";
+			break;
+		case '\t':
+			e = "\\t";
+			break;
+		case '\r':
+			e = "\\r";
+			break;
+		case '\b':
+			e = "\\b";
+			break;
+		case '\f':
+			e = "\\f";
+			break;
+		default:
+			esc[0] = '\\', esc[1] = 'u', esc[2] = '0', esc[3] = '0';
+			esc[4] = hex[c >> 4], esc[5] = hex[c & 15], esc[6] = 0;
+			e = esc;
+		}
+		if (buf_append(b, s + start, i - start) == -1 ||
+		    buf_puts(b, e) == -1)
+			return -1;
+		start = i + 1;
+	}
+	if (buf_append(b, s + start, n - start) == -1)
+		return -1;
+	return buf_putc(b, '"');
+}
+
+static int
+write_number(struct buf *b, double d)
+{
+	char tmp[40];
+	int prec;
+
+	if (isnan(d))
+		return buf_puts(b, "null");
+	if (isinf(d))	/* as jq prints them */
+		return buf_puts(b, d > 0 ? "1.7976931348623157e+308" :
+		    "-1.7976931348623157e+308");
+	if (d == floor(d) && fabs(d) < 1e17) {
+		/* Integers are most numbers in records: no printf for them. */
+		long long ll = (long long)d;
+		unsigned long long u = ll < 0 ? -(unsigned long long)ll :
+		    (unsigned long long)ll;
+		char *p = tmp + sizeof(tmp);
+
+		*--p = '\0';
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (ll < 0 || signbit(d))
+			*--p = '-';
+		return buf_puts(b, p);
+	}
+	/* The shortest of 15, 16, 17 significant digits that reads back. */
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	return buf_puts(b, tmp);
+}
+
+int
+json_write(struct buf *b, jv v)
+{
+	int i, n, it, first;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NULL:
+		return buf_puts(b, "null");
+	case JV_KIND_TRUE:
+		return buf_puts(b, "true");
+	case JV_KIND_FALSE:
+		return buf_puts(b, "false");
+	case JV_KIND_NUMBER:
+		return write_number(b, jv_number_value(v));
+	case JV_KIND_STRING:
+		return write_string(b, jv_string_value(v),
+		    (size_t)jv_string_length_bytes(jv_copy(v)));
+	case JV_KIND_ARRAY:
+		if (buf_putc(b, '[') == -1)
+			return -1;
+		n = jv_array_length(jv_copy(v));
+		for (i = 0; i < n; i++) {
+			jv e = jv_array_get(jv_copy(v), i);
+			int r = (i && buf_putc(b, ',') == -1) ||
+			    json_write(b, e) == -1;
+
+			jv_free(e);
+			if (r)
+				return -1;
+		}
+		return buf_putc(b, ']');
+	case JV_KIND_OBJECT:
+		if (buf_putc(b, '{') == -1)
+			return -1;
+		first = 1;
+		for (it = jv_object_iter(v); jv_object_iter_valid(v, it);
+		    it = jv_object_iter_next(v, it)) {
+			jv k = jv_object_iter_key(v, it);
+			jv e = jv_object_iter_value(v, it);
+			int r = (!first && buf_putc(b, ',') == -1) ||
+			    json_write(b, k) == -1 || buf_putc(b, ':') == -1 ||
+			    json_write(b, e) == -1;
+
+			jv_free(k);
+			jv_free(e);
+			if (r)
+				return -1;
+			first = 0;
+		}
+		return buf_putc(b, '}');
+	default:
+		return buf_puts(b, "null");
+	}
 }
 
 const char *

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,6 +108,7 @@ int
 jsonl_parse(const char *line, size_t len, jv *out, char *err)
 {
 	size_t i, bad;
+	unsigned long col;
 	const char *msg, *cut;
 	jv v;
 
@@ -123,10 +125,20 @@ jsonl_parse(const char *line, size_t len, jv *out, char *err)
 
 		msg = jv_get_kind(m) == JV_KIND_STRING ?
 		    jv_string_value(m) : "unknown error";
-		/* jq appends "(while parsing '<the whole input>')": cut it. */
-		cut = strstr(msg, " (while parsing");
-		errbuf_set(err, "invalid JSON: %.*s",
-		    cut ? (int)(cut - msg) : (int)strlen(msg), msg);
+		/*
+		 * jq says "<what> at line 1, column N (while parsing
+		 * '<the whole input>')": keep what and the column, never the
+		 * input, and no "line 1" that would contradict ours.
+		 */
+		cut = strstr(msg, " at line ");
+		if (cut && sscanf(cut, " at line %*u, column %lu", &col) == 1)
+			errbuf_set(err, "invalid JSON: %.*s at column %lu",
+			    (int)(cut - msg), msg, col);
+		else {
+			cut = strstr(msg, " (while parsing");
+			errbuf_set(err, "invalid JSON: %.*s",
+			    cut ? (int)(cut - msg) : (int)strlen(msg), msg);
+		}
 		jv_free(m);
 		return -1;
 	}

@@ -92,3 +92,13 @@ record_is_error(jv rec)
 {
 	return json_peek_kind(rec, "error") == JV_KIND_OBJECT;
 }
+
+const char *
+record_error_message(jv rec)
+{
+	jv e = json_get(rec, "error");
+	const char *m = json_peek_string(e, "message");
+
+	jv_free(e);	/* rec still holds the object, and so the string */
+	return m;
+}

@@ -59,6 +59,12 @@ jv	record_bad_input(unsigned long lineno, const char *message);
  */
 int	record_is_response(jv rec);
 
+/*
+ * The message of rec's error, or NULL.  Borrows rec; the string lives as
+ * long as rec does.
+ */
+const char *record_error_message(jv rec);
+
 /* Whether rec is an error record. */
 int	record_is_error(jv rec);
 

@@ -335,10 +335,14 @@ build_target(struct resolver *r, const char *pname, jv p, jv m, char *err)
 	/* Where each part came from, for -e; stripped from the cache copy. */
 	explain = jv_object();
 	explain = set(explain, "model", origin_of(m, "model"));
-	if (json_peek_kind(m, "_origin") == JV_KIND_OBJECT &&
-	    json_peek_kind(json_get(m, "_origin"), "override") !=
-	    JV_KIND_INVALID)
-		explain = set(explain, "override", origin_of(m, "override"));
+	{
+		jv o = json_get(m, "_origin");
+
+		if (json_peek_kind(o, "override") != JV_KIND_INVALID)
+			explain = set(explain, "override",
+			    origin_of(m, "override"));
+		jv_free(o);
+	}
 	explain = set(explain, "api", origin_of(json_peek_string(m, "api") ?
 	    m : p, json_peek_string(m, "api") ? "model" : "api"));
 	explain = set(explain, "url", origin_of(p,
@@ -515,8 +519,9 @@ direct(struct resolver *r, const char *ref, char *err)
 	if (jv_is_valid(p)) {
 		jv_free(p);
 		t = concrete(r, pname, slash + 1, err);
-	} else
-		t = bare(r, ref, err);	/* an id holding '/' */
+	} else if (!jv_is_valid(t = bare(r, ref, err)))	/* an id with '/' */
+		errbuf_set(err, "unknown model '%s': no provider '%s', and no "
+		    "provider lists that id", ref, pname);
 	free(pname);
 	return t;
 }
@@ -721,7 +726,8 @@ text_bytes(jv v)
 
 	switch (jv_get_kind(v)) {
 	case JV_KIND_STRING:
-		return (size_t)jv_string_length_bytes(jv_copy(v));
+		n = (size_t)jv_string_length_bytes(jv_copy(v));
+		break;
 	case JV_KIND_ARRAY:
 		len = jv_array_length(jv_copy(v));
 		for (i = 0; i < len; i++)

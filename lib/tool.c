@@ -88,12 +88,9 @@ tool_write(const char *p, size_t n)
 void
 tool_emit(jv rec)
 {
-	jv s = jv_dump_string(rec, 0);
-
-	buf_append(&out, jv_string_value(s),
-	    (size_t)jv_string_length_bytes(jv_copy(s)));
+	json_write(&out, rec);
 	buf_putc(&out, '\n');
-	jv_free(s);
+	jv_free(rec);
 	if (out_eager || out.len >= OUT_HIGH)
 		tool_flush();
 }

@@ -1,0 +1,63 @@
+/*
+ * request: a request record in canonical form, before any dialect.
+ *
+ * Users write requests loosely (DESIGN.md section 2): "prompt" or
+ * "messages", content as a string or a list of parts, tools in OpenAI's
+ * wrapper or bare, images by path, URL or data.  request_normalize turns
+ * that into one canonical shape so that each dialect adapter maps exactly
+ * one form to its wire format:
+ *
+ *	{"system": "text",			(absent when none)
+ *	 "messages": [
+ *	   {"role": "user", "content": [PART...]},
+ *	   {"role": "assistant", "content": [PART...],
+ *	    "reasoning": "text", "reasoning_signature": "opaque",
+ *	    "tool_calls": [{"id": "c1", "name": "f", "arguments": {...}}]},
+ *	   {"role": "tool", "tool_call_id": "c1", "name": "f",
+ *	    "content": [PART...]}],
+ *	 "tools": [{"name": "f", "description": "...", "parameters": {...}}],
+ *	 "tool_choice": "auto" | "none" | "required" | {"name": "f"},
+ *	 "max_tokens": N, "temperature": X, "top_p": X, "stop": ["..."],
+ *	 "response_format": {"type": "json_object"} |
+ *	     {"type": "json_schema", "name": "n", "schema": {...},
+ *	      "strict": true},
+ *	 "thinking": "off" | "minimal" | "low" | "medium" | "high" | "xhigh",
+ *	 "thinking_value": "<the target's thinking_map value>" | null,
+ *	 "params": {...}}
+ *
+ * A PART is {"type": "text", "text": "..."} or {"type": "image", "mime":
+ * "image/png", "data": "<base64>"} or {"type": "image", "url": "https:..."}.
+ * Image files named by "path" are read and base64-encoded here (bounded in
+ * size; the MIME type from the file's magic bytes), "data" may be base64 or
+ * a data: URL.  Fields that are absent in the record are absent here too.
+ * A "system" message in "messages" moves to "system" (several join with
+ * a blank line); a "developer" message counts as system.  "max_tokens" is
+ * the record's, else the target's "max_tokens" only when the caller asks
+ * (Anthropic needs one).  "params" is the target's (from an alias) merged
+ * with the record's, the record winning.
+ *
+ * What is checked, each failure a message for a bad_input error record:
+ * roles, content kinds, a tool message whose tool_call_id no earlier
+ * assistant tool call has, an image path that cannot be read, an unknown
+ * thinking level, tool definitions without a name.
+ */
+#ifndef LLM_REQUEST_H
+#define LLM_REQUEST_H
+
+#include <jv.h>
+
+#define REQUEST_IMAGE_MAX	(20u << 20)	/* bytes per image file */
+
+/*
+ * Normalizes rec (borrowed) for target (borrowed).  Returns 0 and a new
+ * canonical object in *out, or -1 with a message in err.
+ */
+int	request_normalize(jv rec, jv target, jv *out, char *err);
+
+/*
+ * The text of a canonical content list (borrowed): the text parts joined
+ * with "\n".  Returns a new string jv.
+ */
+jv	request_text(jv content);
+
+#endif

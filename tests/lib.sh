@@ -1,0 +1,105 @@
+# Shared helpers for the TAP shell tests; sourced by tests/*.t, which run
+# from the repository root (tests/run makes sure of that).
+#
+#	plan N			print the TAP plan
+#	ok DESC / notok DESC	one test point
+#	check DESC CMD...	a point from CMD's exit status
+#	is DESC GOT WANT	a point from a string comparison
+#	jqf FILE FILTER		true when jq FILTER holds for every value in FILE
+#	mock_start [ARGS...]	start the mock provider; sets MOCK_PORT, MOCK_URL
+#				and MOCK_LOG (its request log directory)
+#	mock_requests		how many requests the mock has recorded
+#	mock_request N		the file recording request N
+#
+# Every test gets a private $T directory and its own XDG and LLM_* paths,
+# so nothing in the user's home is read or written; all are removed at exit.
+
+PATH=$(pwd)/bin:$PATH
+export PATH
+FIX=${LLM_FIXTURES:-../shared/fixtures}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/llm-test.XXXXXX") || exit 1
+HOME=$T/home
+XDG_CONFIG_HOME=$T/config
+XDG_CACHE_HOME=$T/cache
+XDG_STATE_HOME=$T/state
+XDG_RUNTIME_DIR=$T/run
+export HOME XDG_CONFIG_HOME XDG_CACHE_HOME XDG_STATE_HOME XDG_RUNTIME_DIR
+mkdir -p "$HOME" "$XDG_CONFIG_HOME/llm" "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
+unset LLM_CONFIG LLM_CACHE_DIR LLM_STATE_DIR LLM_KEYFILE LLM_CATALOG \
+    LLM_MODEL LLM_LOG LLM_CACHE LLM_KEYS_PASSPHRASE LLM_KEYS_PASSPHRASE_FD \
+    NO_COLOR
+
+_pids=
+_cleanup() {
+	for _p in $_pids; do
+		kill "$_p" 2>/dev/null
+	done
+	for _p in $_pids; do
+		wait "$_p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap _cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+_n=0
+plan() {
+	echo "1..$1"
+}
+ok() {
+	_n=$((_n + 1))
+	echo "ok $_n - $1"
+}
+notok() {
+	_n=$((_n + 1))
+	echo "not ok $_n - $1"
+}
+skip() {
+	_n=$((_n + 1))
+	echo "ok $_n - $1 # SKIP $2"
+}
+check() {
+	_desc=$1
+	shift
+	if "$@"; then
+		ok "$_desc"
+	else
+		notok "$_desc"
+	fi
+}
+is() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		notok "$1"
+		printf '# got:  %s\n# want: %s\n' "$2" "$3"
+	fi
+}
+jqf() {
+	jq -e "$2" "$1" >/dev/null 2>&1
+}
+
+mock_start() {
+	MOCK_LOG=$T/mock.$$.${_n}
+	mkdir -p "$MOCK_LOG"
+	rm -f "$T/mock.port"
+	tests/mock/mockprov -t 120 -l "$MOCK_LOG" -p "$T/mock.port" "$@" &
+	_pids="$_pids $!"
+	_i=0
+	while [ ! -s "$T/mock.port" ] && [ $_i -lt 100 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	MOCK_PORT=$(cat "$T/mock.port" 2>/dev/null)
+	MOCK_URL=http://127.0.0.1:$MOCK_PORT
+	export MOCK_PORT MOCK_URL MOCK_LOG
+	[ -n "$MOCK_PORT" ]
+}
+mock_requests() {
+	ls "$MOCK_LOG" | grep -c '^[0-9]*\.json$'
+}
+mock_request() {
+	printf '%s/%06d.json\n' "$MOCK_LOG" "$1"
+}
