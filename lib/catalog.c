@@ -39,8 +39,8 @@ open_file(struct catalog *cat, const char *path, char *err)
 	if (!jv_is_valid(root)) {
 		jv m = jv_invalid_get_msg(root);
 
-		errbuf_set(err, "%s: %s", path, jv_get_kind(m) ==
-		    JV_KIND_STRING ? jv_string_value(m) : "invalid JSON");
+		json_parse_error(path, jv_get_kind(m) == JV_KIND_STRING ?
+		    jv_string_value(m) : "invalid JSON", err);
 		jv_free(m);
 		free(text);
 		return -1;

@@ -13,28 +13,6 @@
 
 #define CONFIG_FILE_MAX	(16u << 20)
 
-/*
- * jq's parse errors read "<what> at line N, column M (while parsing
- * '<input>')"; turn that into "line N: <what> (column M)" and drop the
- * input, which may hold a secret.
- */
-static void
-parse_error(const char *path, const char *msg, char *err)
-{
-	const char *at = strstr(msg, " at line ");
-	unsigned long line, col;
-
-	if (at && sscanf(at, " at line %lu, column %lu", &line, &col) == 2)
-		errbuf_set(err, "%s: line %lu: %.*s (column %lu)", path, line,
-		    (int)(at - msg), msg, col);
-	else {
-		const char *cut = strstr(msg, " (while parsing");
-
-		errbuf_set(err, "%s: %.*s", path,
-		    cut ? (int)(cut - msg) : (int)strlen(msg), msg);
-	}
-}
-
 static int
 load_one(struct config_file *f, int must_exist, char *err)
 {
@@ -54,7 +32,7 @@ load_one(struct config_file *f, int must_exist, char *err)
 	if (!jv_is_valid(f->root)) {
 		jv m = jv_invalid_get_msg(jv_copy(f->root));
 
-		parse_error(f->path, jv_get_kind(m) == JV_KIND_STRING ?
+		json_parse_error(f->path, jv_get_kind(m) == JV_KIND_STRING ?
 		    jv_string_value(m) : "invalid JSON", err);
 		jv_free(m);
 		return -1;

@@ -55,7 +55,7 @@ open_next(struct input *in, char *err)
 static void
 close_current(struct input *in)
 {
-	in->base = in->rd.lineno;
+	in->base += in->rd.lineno;
 	if (in->fd > STDIN_FILENO)
 		close(in->fd);
 	in->fd = -1;

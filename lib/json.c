@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "errbuf.h"
 
 #include "json.h"
 #include "xalloc.h"
@@ -246,6 +247,20 @@ json_write(struct buf *b, jv v)
 	default:
 		return buf_puts(b, "null");
 	}
+}
+
+int
+json_parse_error(const char *path, const char *msg, char *err)
+{
+	const char *at = strstr(msg, " at line ");
+	unsigned long line, col;
+
+	if (at && sscanf(at, " at line %lu, column %lu", &line, &col) == 2)
+		return errbuf_set(err, "%s: line %lu: %.*s (column %lu)",
+		    path, line, (int)(at - msg), msg, col);
+	at = strstr(msg, " (while parsing");
+	return errbuf_set(err, "%s: %.*s", path,
+	    at ? (int)(at - msg) : (int)strlen(msg), msg);
 }
 
 const char *

@@ -55,6 +55,13 @@ char	*json_dump(jv v, size_t *lenp);
 struct buf;
 int	json_write(struct buf *b, jv v);
 
+/*
+ * Turns a jq parse error about file path into `path: line N: what
+ * (column M)` in err, dropping jq's quotation of the input (which may
+ * hold a secret).  Returns -1.
+ */
+int	json_parse_error(const char *path, const char *msg, char *err);
+
 /* A name for a kind as users know it: "object", "string", ... */
 const char *json_kind_name(jv_kind k);
 

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <string.h>
 
 #include "json.h"
 #include "record.h"
@@ -81,7 +82,9 @@ record_is_response(jv rec)
 
 	if (json_peek_kind(rec, "error") != JV_KIND_INVALID)
 		return 0;
-	if (type)
+	if (type && (strcmp(type, "end") == 0 || strcmp(type, "start") == 0 ||
+	    strcmp(type, "text") == 0 || strcmp(type, "reasoning") == 0 ||
+	    strcmp(type, "tool_call") == 0))
 		return 1;	/* a stream event, never a request */
 	return (t == JV_KIND_STRING || t == JV_KIND_NULL) &&
 	    json_peek_kind(rec, "stop_reason") != JV_KIND_INVALID;

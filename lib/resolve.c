@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,8 +263,12 @@ build_target(struct resolver *r, const char *pname, jv p, jv m, char *err)
 	}
 	base = json_peek_string(m, "baseUrl");
 	endpoints = json_get(p, "endpoints");
-	if (base == NULL && (ep = json_peek_string(p, "endpoint")) != NULL)
-		base = json_peek_string(endpoints, ep);
+	if (base == NULL && (ep = json_peek_string(p, "endpoint")) != NULL &&
+	    (base = json_peek_string(endpoints, ep)) == NULL) {
+		jv_free(endpoints);
+		errbuf_set(err, "provider '%s' has no endpoint '%s'", pname, ep);
+		return jv_invalid();
+	}
 	if (base == NULL)
 		base = json_peek_string(p, "baseUrl");
 	if (base == NULL) {
@@ -275,6 +280,9 @@ build_target(struct resolver *r, const char *pname, jv p, jv m, char *err)
 		jv_free(endpoints);
 		return jv_invalid();
 	}
+	/* "https://host/v1/" and "https://host/v1" are the same base. */
+	while (*url && url[strlen(url) - 1] == '/')
+		url[strlen(url) - 1] = '\0';
 	jv_free(endpoints);
 	{
 		char *full = endpoint_url(api, url,
@@ -284,7 +292,6 @@ build_target(struct resolver *r, const char *pname, jv p, jv m, char *err)
 		free(url);
 		url = add_query(full, json_get(p, "query"));
 	}
-	/* A trailing slash in a configured base URL must not double up. */
 	scheme = json_peek_string(p, "auth");
 	if (scheme == NULL)
 		scheme = default_scheme(api);
@@ -480,12 +487,14 @@ bare(struct resolver *r, const char *id, char *err)
 		int j, nf = jv_get_kind(fam) == JV_KIND_ARRAY ?
 		    jv_array_length(jv_copy(fam)) : 0;
 
+		/* The family's glob itself: any-model providers claim no id. */
 		for (j = 0; j < nf && !jv_is_valid(best); j++) {
-			jv m = provider_model(p, id);
+			jv rule = jv_array_get(jv_copy(fam), j);
+			const char *glob = json_peek_string(rule, "match");
 
-			if (jv_is_valid(m))
+			if (glob && fnmatch(glob, id, 0) == 0)
 				best = jv_copy(name);
-			jv_free(m);
+			jv_free(rule);
 		}
 		jv_free(fam);
 		jv_free(p);
@@ -850,6 +859,13 @@ resolve_request(struct resolver *r, jv req, const char *default_model,
 		return fail(req, RECORD_BAD_INPUT, "\"model\" must be a string",
 		    failed);
 	}
+	if (ref == NULL && json_peek_kind(req, "target") == JV_KIND_OBJECT) {
+		/* Resolved before, with no model to resolve again: keep it. */
+		jv_free(list);
+		jv_free(how);
+		jv_free(out);
+		return req;
+	}
 	if (ref == NULL)
 		ref = default_model;
 	if (ref == NULL) {
@@ -861,7 +877,8 @@ resolve_request(struct resolver *r, jv req, const char *default_model,
 		    failed);
 	}
 	if (expand(r, ref, &list, &how, 0, err) == -1) {
-		sug = suggest(r, ref);
+		sug = strncmp(err, "unknown ", 8) == 0 ? suggest(r, ref) :
+		    xstrdup("");
 		msg = xasprintf("%s%s", err, sug);
 		free(sug);
 		jv_free(list);

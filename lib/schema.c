@@ -362,7 +362,11 @@ check_provider(jv p, int strict, struct schema_where *w, char *err)
 	if (strict && any &&
 	    want(p, "modelDefaults", JV_KIND_OBJECT, 1, w, err) == -1)
 		return -1;
-	if (json_peek_kind(p, "endpoint") == JV_KIND_STRING) {
+	/*
+	 * A configuration may name an endpoint the catalog defines; only the
+	 * catalog must be self-contained.  Resolution checks the name.
+	 */
+	if (strict && json_peek_kind(p, "endpoint") == JV_KIND_STRING) {
 		jv e = json_get(p, "endpoints");
 		const char *name = json_peek_string(p, "endpoint");
 
@@ -583,7 +587,10 @@ schema_where_string(const struct schema_where *w, char *out, size_t n)
 		const char *k = w->key[i];
 		int num = *k && strspn(k, "0123456789") == strlen(k);
 
-		len += (size_t)snprintf(out + len, n - len, num ? "[%s]" :
-		    "%s%s", i && !num ? "." : "", k);
+		if (num)
+			len += (size_t)snprintf(out + len, n - len, "[%s]", k);
+		else
+			len += (size_t)snprintf(out + len, n - len, "%s%s",
+			    i ? "." : "", k);
 	}
 }
