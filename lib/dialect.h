@@ -70,6 +70,16 @@ extern const struct dialect dialect_anthropic_messages;
 extern const struct dialect dialect_google_generative_ai;
 extern const struct dialect dialect_echo;
 
+/*
+ * The offline echo provider's answer to canon (borrowed), which the
+ * engine asks for instead of sending anything: *resp gets response fields
+ * with "text" the text of the last user message, "stop_reason" "stop",
+ * "provider_model" "echo" and usage input = ceil(bytes of the system text
+ * and every message's text / 4), output = ceil(bytes of the answer / 4),
+ * the rest 0.  Returns 0, or -1 when canon has no "messages" list.
+ */
+int	dialect_echo_answer(jv canon, jv *resp);
+
 /* The adapter for api, or NULL. */
 const struct dialect *dialect_find(const char *api);
 

@@ -255,9 +255,18 @@ json_parse_error(const char *path, const char *msg, char *err)
 	const char *at = strstr(msg, " at line ");
 	unsigned long line, col;
 
-	if (at && sscanf(at, " at line %lu, column %lu", &line, &col) == 2)
+	if (at && sscanf(at, " at line %lu, column %lu", &line, &col) == 2) {
+		/*
+		 * jq counts the newline that ends a bad token before it
+		 * reports, so "column 0" means the end of the line before.
+		 */
+		if (col == 0 && line > 1)
+			return errbuf_set(err, "%s: line %lu: %.*s (at the end "
+			    "of the line)", path, line - 1, (int)(at - msg),
+			    msg);
 		return errbuf_set(err, "%s: line %lu: %.*s (column %lu)",
 		    path, line, (int)(at - msg), msg, col);
+	}
 	at = strstr(msg, " (while parsing");
 	return errbuf_set(err, "%s: %.*s", path,
 	    at ? (int)(at - msg) : (int)strlen(msg), msg);
@@ -371,10 +380,11 @@ json_locate(const char *text, size_t len, const char *const *path,
 	for (i = 0; i < npath; i++) {
 		const char *k;
 		size_t klen;
-		unsigned long found = s.line;
+		unsigned long found;
 		long idx = -1, n = 0;
 
 		skip_ws(&s);
+		found = s.line;
 		if (s.p >= s.end)
 			return 0;
 		if (*s.p == '[') {

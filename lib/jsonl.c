@@ -95,8 +95,6 @@ jsonl_reader_next(struct jsonl_reader *r, const char **line, size_t *len)
 			r->end += (size_t)got;
 		else if (got == 0)
 			r->eof = 1;
-		else if (errno == EINTR)
-			continue;
 		else if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return JSONL_AGAIN;
 		else

@@ -25,7 +25,9 @@
 enum {
 	JSONL_LINE = 1,		/* a line is available */
 	JSONL_EOF = 0,		/* no more input */
-	JSONL_ERROR = -1,	/* read error; errno is set */
+	JSONL_ERROR = -1,	/* read error; errno is set (EINTR: a signal
+				   handler without SA_RESTART interrupted
+				   the read, which tools take as "stop") */
 	JSONL_AGAIN = -2,	/* non-blocking descriptor has no full line yet */
 	JSONL_TOOLONG = -3	/* a line over the ceiling was skipped */
 };

@@ -15,7 +15,8 @@
  *	    "tool_calls": [{"id": "c1", "name": "f", "arguments": {...}}]},
  *	   {"role": "tool", "tool_call_id": "c1", "name": "f",
  *	    "content": [PART...]}],
- *	 "tools": [{"name": "f", "description": "...", "parameters": {...}}],
+ *	 "tools": [{"name": "f", "description": "...", "parameters": {...},
+ *	    "strict": true}],		(strict only when the tool asks)
  *	 "tool_choice": "auto" | "none" | "required" | {"name": "f"},
  *	 "max_tokens": N, "temperature": X, "top_p": X, "stop": ["..."],
  *	 "response_format": {"type": "json_object"} |
@@ -28,18 +29,38 @@
  * A PART is {"type": "text", "text": "..."} or {"type": "image", "mime":
  * "image/png", "data": "<base64>"} or {"type": "image", "url": "https:..."}.
  * Image files named by "path" are read and base64-encoded here (bounded in
- * size; the MIME type from the file's magic bytes), "data" may be base64 or
- * a data: URL.  Fields that are absent in the record are absent here too.
- * A "system" message in "messages" moves to "system" (several join with
- * a blank line); a "developer" message counts as system.  "max_tokens" is
- * the record's, else the target's "max_tokens" only when the caller asks
- * (Anthropic needs one).  "params" is the target's (from an alias) merged
- * with the record's, the record winning.
+ * size; the MIME type from the file's magic bytes: png, jpeg, gif, webp),
+ * "data" may be base64 (MIME from "mime", else sniffed) or a data: URL;
+ * a data: URL given as "url" or OpenAI's image_url becomes mime + data too.
+ * Fields that are absent (or null) in the record are absent here too.
+ * Content given as a string is one text part, "" or null none.
+ * "prompt" is one user message, appended after any "messages".
+ * A "system" message in "messages" moves to "system" after the record's
+ * own "system" (several join with a blank line); a "developer" message
+ * counts as system.  Assistant "reasoning_content" reads as "reasoning";
+ * tool calls may be ours or OpenAI's {"id", "function": {"name",
+ * "arguments": "<JSON text>"}}, arguments always become an object.  A
+ * tool message gets the "name" of the call it answers unless it has one.
+ * Tools may be OpenAI's {"type": "function", "function": {...}}, bare,
+ * or Anthropic's with "input_schema"; missing parameters read as an empty
+ * object schema.  "tool_choice" "any" reads as "required", a named tool
+ * as {"name": "f"} (it must be one of "tools").  "response_format"
+ * {"type": "text"} is dropped; Chat Completions' nested "json_schema"
+ * is flattened, its name defaulting to "response".
+ * "max_tokens" is the record's only: an adapter whose API requires one
+ * (Anthropic) falls back to target.max_tokens itself.
+ * "thinking_value" is target.thinking_map[level] when the map has the
+ * level (null there: the model cannot think at that level), else the
+ * level itself.  "params" is the target's (from an alias) merged with
+ * the record's, the record winning.
  *
  * What is checked, each failure a message for a bad_input error record:
  * roles, content kinds, a tool message whose tool_call_id no earlier
- * assistant tool call has, an image path that cannot be read, an unknown
- * thinking level, tool definitions without a name.
+ * assistant tool call has ("tool result 'c9' answers no earlier tool
+ * call"), an image path that cannot be read or is not an image, an
+ * unknown thinking level, tool definitions without a name, a request
+ * with no message at all.  Other messages name the place, as in
+ * "messages[2]: content[0]: unknown part type 'audio'".
  */
 #ifndef LLM_REQUEST_H
 #define LLM_REQUEST_H

@@ -176,6 +176,44 @@ catalog_key(jv p)
 	return r;
 }
 
+/*
+ * Whether a key expression names where a key comes from (a variable, a
+ * command, a keyfile entry) rather than holding it.  Anything else is
+ * taken as a literal key, which must never reach a record.
+ */
+static int
+names_source(const char *k)
+{
+	size_t n;
+
+	if (k[0] == '!' || strncmp(k, "keyfile:", 8) == 0)
+		return 1;
+	if (k[0] != '$')
+		return 0;
+	n = strlen(k);
+	if (k[1] == '{')
+		return k[n - 1] == '}' && strspn(k + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789_") == n - 3;
+	return n > 1 && strspn(k + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_") == n - 1;
+}
+
+/* A configured key: its expression, or "config:NAME[#N]" for a literal. */
+static jv
+config_key(const char *k, const char *pname, int nth)
+{
+	char *ref;
+	jv v;
+
+	if (names_source(k))
+		return jv_string(k);
+	ref = nth ? xasprintf("config:%s#%d", pname, nth) :
+	    xasprintf("config:%s", pname);
+	v = jv_string(ref);
+	free(ref);
+	return v;
+}
+
 /* The ordered key sources: apiKeys, apiKey, or keyfile then variables. */
 static jv
 key_sources(jv p, const char *pname, const char *scheme)
@@ -185,8 +223,20 @@ key_sources(jv p, const char *pname, const char *scheme)
 	char *kf;
 	int i, n;
 
-	if (jv_get_kind(keys) == JV_KIND_ARRAY)
-		return keys;
+	if (jv_get_kind(keys) == JV_KIND_ARRAY) {
+		jv out = jv_array();
+
+		n = jv_array_length(jv_copy(keys));
+		for (i = 0; i < n; i++) {
+			jv e = jv_array_get(jv_copy(keys), i);
+
+			out = jv_array_append(out, config_key(
+			    jv_string_value(e), pname, i + 1));
+			jv_free(e);
+		}
+		jv_free(keys);
+		return out;
+	}
 	jv_free(keys);
 	keys = jv_array();
 	/*
@@ -196,7 +246,7 @@ key_sources(jv p, const char *pname, const char *scheme)
 	 */
 	k = json_peek_string(p, "apiKey");
 	if (k && !catalog_key(p))
-		return jv_array_append(keys, jv_string(k));
+		return jv_array_append(keys, config_key(k, pname, 0));
 	if (strcmp(scheme, "none") == 0 && k == NULL)
 		return keys;
 	kf = xasprintf("keyfile:%s", pname);
@@ -403,12 +453,14 @@ concrete(struct resolver *r, const char *pname, const char *id, char *err)
 	p = provider_get(&r->ps, pname);
 	if (!jv_is_valid(p)) {
 		errbuf_set(err, "unknown provider '%s'", pname);
+		snprintf(r->failed, sizeof(r->failed), "%s", ref);
 		free(ref);
 		return p;
 	}
 	m = provider_model(p, id);
 	if (!jv_is_valid(m)) {
 		errbuf_set(err, "unknown model '%s'", ref);
+		snprintf(r->failed, sizeof(r->failed), "%s", ref);
 		jv_free(p);
 		free(ref);
 		return m;
@@ -503,6 +555,7 @@ bare(struct resolver *r, const char *id, char *err)
 	jv_free(names);
 	if (!jv_is_valid(best)) {
 		errbuf_set(err, "unknown model '%s'", id);
+		snprintf(r->failed, sizeof(r->failed), "%s", id);
 		return best;
 	}
 	{
@@ -528,9 +581,28 @@ direct(struct resolver *r, const char *ref, char *err)
 	if (jv_is_valid(p)) {
 		jv_free(p);
 		t = concrete(r, pname, slash + 1, err);
-	} else if (!jv_is_valid(t = bare(r, ref, err)))	/* an id with '/' */
+		/*
+		 * "openai/gpt-oss-120b" is no OpenAI API model but an id
+		 * hosts such as groq list: try the whole reference as an id.
+		 */
+		if (!jv_is_valid(t)) {
+			char err2[ERRBUF_MAX];
+			jv t2 = bare(r, ref, err2);
+
+			if (jv_is_valid(t2)) {
+				jv_free(t);
+				t = t2;
+			} else {
+				jv_free(t2);
+				snprintf(r->failed, sizeof(r->failed), "%s",
+				    ref);
+			}
+		}
+	} else if (!jv_is_valid(t = bare(r, ref, err))) {	/* id with '/' */
 		errbuf_set(err, "unknown model '%s': no provider '%s', and no "
 		    "provider lists that id", ref, pname);
+		snprintf(r->failed, sizeof(r->failed), "%s", ref);
+	}
 	free(pname);
 	return t;
 }
@@ -876,9 +948,10 @@ resolve_request(struct resolver *r, jv req, const char *default_model,
 		    "\"model\", use -m, set LLM_MODEL or defaults.model",
 		    failed);
 	}
+	r->failed[0] = '\0';
 	if (expand(r, ref, &list, &how, 0, err) == -1) {
-		sug = strncmp(err, "unknown ", 8) == 0 ? suggest(r, ref) :
-		    xstrdup("");
+		sug = strncmp(err, "unknown ", 8) == 0 ? suggest(r,
+		    r->failed[0] ? r->failed : ref) : xstrdup("");
 		msg = xasprintf("%s%s", err, sug);
 		free(sug);
 		jv_free(list);
@@ -1052,5 +1125,25 @@ resolve_list(struct resolver *r, const char *provider)
 		}
 		out = jv_array_append(out, e);
 	}
+	return out;
+}
+
+char *
+resolver_config_key(struct resolver *r, const char *ref)
+{
+	const char *hash = strchr(ref, '#');
+	char *name = hash ? xstrndup(ref, (size_t)(hash - ref)) :
+	    xstrdup(ref), *out = NULL;
+	jv p = provider_get(&r->ps, name), k;
+
+	if (hash)
+		k = jv_array_get(json_get(p, "apiKeys"), atoi(hash + 1) - 1);
+	else
+		k = json_get(p, "apiKey");
+	if (jv_get_kind(k) == JV_KIND_STRING)
+		out = xstrdup(jv_string_value(k));
+	jv_free(k);
+	jv_free(p);
+	free(name);
 	return out;
 }

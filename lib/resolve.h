@@ -31,6 +31,7 @@ struct resolver {
 	jv			 extra;		/* -F refs, appended */
 	uint64_t		 rng;
 	int			 explain;
+	char			 failed[256];	/* the reference that failed */
 };
 
 /* Borrows cat and cfg, which must outlive r. */
@@ -66,6 +67,14 @@ jv	resolve_target(struct resolver *r, const char *ref, char *err);
  */
 jv	resolve_request(struct resolver *r, jv req, const char *default_model,
 	    int *failed);
+
+/*
+ * The key expression behind a "config:NAME" or "config:NAME#N" key source
+ * (a literal apiKey, or the Nth of apiKeys, of provider NAME), which
+ * targets name instead of copying the key.  Returns a new string, or
+ * NULL when there is none.
+ */
+char	*resolver_config_key(struct resolver *r, const char *ref);
 
 /*
  * Lists every model: {"ref","provider","model","name","api",

@@ -14,6 +14,7 @@
 #include "value.h"
 
 int (*value_keyfile_lookup)(const char *, struct secmem *, char *);
+char *(*value_config_lookup)(const char *);
 
 static int
 run_command(const char *cmd, struct secmem *out, char *err)
@@ -142,6 +143,23 @@ value_resolve(const char *expr, struct secmem *out, char *err)
 {
 	if (expr[0] == '!')
 		return run_command(expr + 1, out, err);
+	if (strncmp(expr, "config:", 7) == 0) {
+		char *inner;
+		int r;
+
+		if (value_config_lookup == NULL ||
+		    (inner = value_config_lookup(expr + 7)) == NULL) {
+			errbuf_set(err, "no configured key '%s'", expr + 7);
+			return 1;
+		}
+		/* The configured text is taken literally, as pi does. */
+		r = secmem_append(out, inner, strlen(inner)) == -1 ?
+		    errbuf_set(err, "value is longer than %u bytes",
+		    VALUE_MAX) : 0;
+		sodium_memzero(inner, strlen(inner));
+		free(inner);
+		return r;
+	}
 	if (strncmp(expr, "keyfile:", 8) == 0) {
 		if (expr[8] == '\0')
 			return errbuf_set(err, "keyfile: needs an entry name");
@@ -165,6 +183,8 @@ value_available(const char *expr)
 
 	if (expr[0] == '!' || strncmp(expr, "keyfile:", 8) == 0)
 		return 2;
+	if (strncmp(expr, "config:", 7) == 0)
+		return 1;
 	for (s = expr; (s = strchr(s, '$')) != NULL; ) {
 		if (s[1] == '$' || s[1] == '!') {
 			s += 2;

@@ -34,6 +34,14 @@ extern int (*value_keyfile_lookup)(const char *name, struct secmem *out,
     char *err);
 
 /*
+ * How "config:NAME" is looked up: the key a configuration file holds
+ * literally, which records name this way instead of copying it.  A tool
+ * that loads the configuration sets this; it returns the expression to
+ * resolve (a new string), or NULL.
+ */
+extern char *(*value_config_lookup)(const char *name);
+
+/*
  * Resolves expr, appending the result to out.  Returns 0 when resolved, 1
  * when unresolved (the reason in err, e.g. "ZAI_API_KEY is not set"), -1
  * on failure (err says why; it never quotes the value or the command).

@@ -5,7 +5,8 @@
 #	ok DESC / notok DESC	one test point
 #	check DESC CMD...	a point from CMD's exit status
 #	is DESC GOT WANT	a point from a string comparison
-#	jqf FILE FILTER		true when jq FILTER holds for every value in FILE
+#	jqf FILE FILTER		true when FILTER holds for every value in FILE
+#				(and there is at least one)
 #	mock_start [ARGS...]	start the mock provider; sets MOCK_PORT, MOCK_URL
 #				and MOCK_LOG (its request log directory)
 #	mock_requests		how many requests the mock has recorded
@@ -78,7 +79,8 @@ is() {
 	fi
 }
 jqf() {
-	jq -e "$2" "$1" >/dev/null 2>&1
+	# jq -e judges only the last output; slurp so every value counts.
+	jq -e -s "length > 0 and all(.[]; $2)" "$1" >/dev/null 2>&1
 }
 
 mock_start() {

@@ -1,0 +1,922 @@
+/*
+ * dialect_openai_completions: OpenAI's Chat Completions, and every
+ * provider that speaks it with quirks (pi's compat flags, DESIGN.md
+ * section 4).
+ *
+ * Where a compat flag is absent the default is the one that works on the
+ * widest set of servers, not OpenAI's own preference: "system" rather
+ * than "developer", "max_tokens" rather than "max_completion_tokens"
+ * except for provider "openai" (pi defaults to max_completion_tokens for
+ * everyone but Mistral and a few others; our catalog names the field for
+ * every provider, so the default only matters for user-configured local
+ * servers and proxies, which mostly know only max_tokens).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dialect.h"
+#include "errbuf.h"
+#include "json.h"
+#include "request.h"
+
+#define BRIDGE_TEXT	"I have processed the tool results."
+
+static const char *const levels[] = {
+	"off", "minimal", "low", "medium", "high", "xhigh"
+};
+
+/* The compat flags, read once per build. */
+struct compat {
+	const char	*format;	/* thinkingFormat, NULL for OpenAI's */
+	const char	*max_field;
+	int		 developer;	/* "developer" for the system prompt */
+	int		 effort;	/* reasoning_effort allowed */
+	int		 effort_explicit; /* ...and said so */
+	int		 usage_stream;
+	int		 strict;
+	int		 tool_name;
+	int		 bridge;
+	int		 think_text;
+	int		 rc_always;	/* reasoning_content always */
+	int		 tool_stream;
+	int		 cache_anthropic;
+	int		 reasoning;	/* the model can think (not false) */
+};
+
+static jv
+set(jv o, const char *k, jv v)
+{
+	return jv_object_set(o, jv_string(k), v);
+}
+
+static int
+flag(jv compat, const char *key, int dflt)
+{
+	int v;
+
+	return json_peek_bool(compat, key, &v) ? v : dflt;
+}
+
+static void
+read_compat(jv target, struct compat *c)
+{
+	jv compat = json_get(target, "compat");
+	const char *p, *prov = json_peek_string(target, "provider");
+	int b;
+
+	c->format = NULL;
+	if ((p = json_peek_string(compat, "thinkingFormat")) != NULL &&
+	    strcmp(p, "reasoning_effort") != 0 && strcmp(p, "openai") != 0)
+		c->format = p;
+	c->max_field = json_peek_string(compat, "maxTokensField");
+	if (c->max_field == NULL)
+		c->max_field = prov != NULL && strcmp(prov, "openai") == 0 ?
+		    "max_completion_tokens" : "max_tokens";
+	/* pi's rule: developer only for reasoning models that take it. */
+	c->developer = flag(compat, "supportsDeveloperRole", 0) &&
+	    json_peek_bool(target, "reasoning", &b) && b;
+	c->effort = flag(compat, "supportsReasoningEffort", 1);
+	c->effort_explicit = flag(compat, "supportsReasoningEffort", 0);
+	c->usage_stream = flag(compat, "supportsUsageInStreaming", 1);
+	c->strict = flag(compat, "supportsStrictMode", 1);
+	c->tool_name = flag(compat, "requiresToolResultName", 0);
+	c->bridge = flag(compat, "requiresAssistantAfterToolResult", 0);
+	c->think_text = flag(compat, "requiresThinkingAsText", 0);
+	c->rc_always = flag(compat,
+	    "requiresReasoningContentOnAssistantMessages", 0);
+	c->tool_stream = flag(compat, "zaiToolStream", 0);
+	p = json_peek_string(compat, "cacheControlFormat");
+	c->cache_anthropic = p != NULL && strcmp(p, "anthropic") == 0;
+	c->reasoning = !json_peek_bool(target, "reasoning", &b) || b;
+	/* target borrows compat's strings: target outlives this build. */
+	jv_free(compat);
+}
+
+static int
+is_format(const struct compat *c, const char *f)
+{
+	return c->format != NULL && strcmp(c->format, f) == 0;
+}
+
+/* The field an assistant's reasoning is replayed in, or NULL. */
+static const char *
+replay_field(const struct compat *c)
+{
+	if (c->think_text)
+		return NULL;
+	if (c->rc_always || is_format(c, "zai") || is_format(c, "deepseek") ||
+	    is_format(c, "qwen-chat-template"))
+		return "reasoning_content";
+	if (is_format(c, "openrouter"))
+		return "reasoning";
+	return NULL;
+}
+
+static jv
+image_part(jv p)
+{
+	jv url = json_get(p, "url");
+
+	if (!jv_is_valid(url)) {
+		url = jv_string_fmt("data:%s;base64,",
+		    json_peek_string(p, "mime") ? json_peek_string(p, "mime") :
+		    "application/octet-stream");
+		url = jv_string_concat(url, json_get(p, "data"));
+	}
+	return set(set(jv_object(), "type", jv_string("image_url")),
+	    "image_url", set(jv_object(), "url", url));
+}
+
+/* User content: a plain string when it is one text part, else parts. */
+static jv
+user_content(jv parts)
+{
+	jv out, p;
+	int i, n = jv_array_length(jv_copy(parts));
+
+	if (n == 0)
+		return jv_string("");
+	p = jv_array_get(jv_copy(parts), 0);
+	if (n == 1 && json_peek_string(p, "text") != NULL) {
+		out = json_get(p, "text");
+		jv_free(p);
+		return out;
+	}
+	jv_free(p);
+	out = jv_array();
+	for (i = 0; i < n; i++) {
+		p = jv_array_get(jv_copy(parts), i);
+		if (json_peek_string(p, "text") != NULL)
+			out = jv_array_append(out, set(set(jv_object(), "type",
+			    jv_string("text")), "text", json_get(p, "text")));
+		else
+			out = jv_array_append(out, image_part(p));
+		jv_free(p);
+	}
+	return out;
+}
+
+static int
+has_images(jv parts)
+{
+	int i, n = jv_array_length(jv_copy(parts)), found = 0;
+
+	for (i = 0; i < n && !found; i++) {
+		jv p = jv_array_get(jv_copy(parts), i);
+
+		found = json_peek_string(p, "text") == NULL;
+		jv_free(p);
+	}
+	return found;
+}
+
+static jv
+assistant(jv m, const struct compat *c)
+{
+	jv out, text, calls, r, parts;
+	const char *field;
+	int i, n;
+
+	out = set(jv_object(), "role", jv_string("assistant"));
+	parts = json_get(m, "content");
+	text = request_text(parts);
+	jv_free(parts);
+	r = json_get(m, "reasoning");
+	if (c->think_text && jv_get_kind(r) == JV_KIND_STRING) {
+		jv t = jv_string("<thinking>\n");
+
+		t = jv_string_concat(t, jv_copy(r));
+		t = jv_string_concat(t, jv_string("\n</thinking>"));
+		if (jv_string_length_bytes(jv_copy(text)) > 0) {
+			t = jv_string_concat(t, jv_string("\n"));
+			t = jv_string_concat(t, text);
+		} else
+			jv_free(text);
+		text = t;
+	}
+	if (jv_string_length_bytes(jv_copy(text)) > 0)
+		out = set(out, "content", text);
+	else {
+		jv_free(text);
+		/* Mistral refuses null content; the rest take it. */
+		out = set(out, "content", c->bridge ? jv_string("") :
+		    jv_null());
+	}
+	if ((field = replay_field(c)) != NULL) {
+		if (jv_get_kind(r) == JV_KIND_STRING)
+			out = set(out, field, jv_copy(r));
+		else if (c->rc_always)
+			out = set(out, field, jv_string(""));
+	}
+	jv_free(r);
+	calls = json_get(m, "tool_calls");
+	n = jv_get_kind(calls) == JV_KIND_ARRAY ?
+	    jv_array_length(jv_copy(calls)) : 0;
+	if (n > 0) {
+		jv list = jv_array();
+
+		for (i = 0; i < n; i++) {
+			jv tc = jv_array_get(jv_copy(calls), i);
+			jv fn = set(set(jv_object(), "name",
+			    json_get(tc, "name")), "arguments",
+			    jv_dump_string(json_get(tc, "arguments"), 0));
+
+			list = jv_array_append(list, set(set(set(jv_object(),
+			    "id", json_get(tc, "id")), "type",
+			    jv_string("function")), "function", fn));
+			jv_free(tc);
+		}
+		out = set(out, "tool_calls", list);
+	}
+	jv_free(calls);
+	return out;
+}
+
+static jv
+tool_result(jv m, const struct compat *c)
+{
+	jv parts = json_get(m, "content");
+	jv text = request_text(parts);
+	jv out;
+
+	if (jv_string_length_bytes(jv_copy(text)) == 0 && has_images(parts)) {
+		jv_free(text);
+		text = jv_string("(see attached image)");
+	}
+	jv_free(parts);
+	out = set(set(set(jv_object(), "role", jv_string("tool")),
+	    "tool_call_id", json_get(m, "tool_call_id")), "content", text);
+	if (c->tool_name)
+		out = set(out, "name", json_get(m, "name"));
+	return out;
+}
+
+/*
+ * Images in tool results go in a user message after the run of tool
+ * messages: Chat Completions tool messages carry text only, and nothing
+ * may come between an assistant's tool calls and their results.
+ */
+static jv
+flush_images(jv msgs, jv *images, const char **last, const struct compat *c)
+{
+	jv content;
+
+	if (jv_array_length(jv_copy(*images)) == 0)
+		return msgs;
+	if (c->bridge)
+		msgs = jv_array_append(msgs, set(set(jv_object(), "role",
+		    jv_string("assistant")), "content",
+		    jv_string(BRIDGE_TEXT)));
+	content = JV_ARRAY(set(set(jv_object(), "type", jv_string("text")),
+	    "text", jv_string("Attached image(s) from tool result:")));
+	content = jv_array_concat(content, *images);
+	*images = jv_array();
+	*last = "user";
+	return jv_array_append(msgs, set(set(jv_object(), "role",
+	    jv_string("user")), "content", content));
+}
+
+static jv
+messages(jv canon, const struct compat *c)
+{
+	jv msgs = jv_array(), list, images = jv_array();
+	const char *sys = json_peek_string(canon, "system"), *last = "";
+	int i, n;
+
+	if (sys != NULL)
+		msgs = jv_array_append(msgs, set(set(jv_object(), "role",
+		    jv_string(c->developer ? "developer" : "system")),
+		    "content", jv_string(sys)));
+	list = json_get(canon, "messages");
+	n = jv_array_length(jv_copy(list));
+	for (i = 0; i < n; i++) {
+		jv m = jv_array_get(jv_copy(list), i), parts, out;
+		const char *role = json_peek_string(m, "role");
+
+		if (strcmp(role, "tool") != 0)
+			msgs = flush_images(msgs, &images, &last, c);
+		if (strcmp(role, "user") == 0) {
+			if (c->bridge && strcmp(last, "tool") == 0)
+				msgs = jv_array_append(msgs, set(set(
+				    jv_object(), "role",
+				    jv_string("assistant")), "content",
+				    jv_string(BRIDGE_TEXT)));
+			parts = json_get(m, "content");
+			out = set(set(jv_object(), "role", jv_string("user")),
+			    "content", user_content(parts));
+			jv_free(parts);
+			last = "user";
+		} else if (strcmp(role, "assistant") == 0) {
+			const char *t;
+
+			out = assistant(m, c);
+			t = json_peek_string(out, "content");
+			/* Nothing to say and no calls: pi drops these, and
+			 * Mistral refuses them. */
+			if (json_peek_kind(out, "tool_calls") ==
+			    JV_KIND_INVALID && (t == NULL || *t == '\0')) {
+				jv_free(out);
+				jv_free(m);
+				continue;
+			}
+			last = "assistant";
+		} else {
+			parts = json_get(m, "content");
+			out = tool_result(m, c);
+			if (has_images(parts)) {
+				int j, k = jv_array_length(jv_copy(parts));
+
+				for (j = 0; j < k; j++) {
+					jv p = jv_array_get(jv_copy(parts), j);
+
+					if (json_peek_string(p, "text") == NULL)
+						images = jv_array_append(images,
+						    image_part(p));
+					jv_free(p);
+				}
+			}
+			jv_free(parts);
+			last = "tool";
+		}
+		msgs = jv_array_append(msgs, out);
+		jv_free(m);
+	}
+	msgs = flush_images(msgs, &images, &last, c);
+	jv_free(images);
+	jv_free(list);
+	return msgs;
+}
+
+static jv
+tools(jv defs, const struct compat *c)
+{
+	jv out = jv_array();
+	int i, n = jv_array_length(jv_copy(defs)), strict;
+
+	for (i = 0; i < n; i++) {
+		jv d = jv_array_get(jv_copy(defs), i);
+		jv fn = set(jv_object(), "name", json_get(d, "name"));
+
+		if (json_peek_kind(d, "description") == JV_KIND_STRING)
+			fn = set(fn, "description", json_get(d, "description"));
+		fn = set(fn, "parameters", json_get(d, "parameters"));
+		if (c->strict && json_peek_bool(d, "strict", &strict) && strict)
+			fn = set(fn, "strict", jv_true());
+		out = jv_array_append(out, set(set(jv_object(), "type",
+		    jv_string("function")), "function", fn));
+		jv_free(d);
+	}
+	return out;
+}
+
+/*
+ * Anthropic models behind OpenRouter cache only what is marked: the
+ * system prompt, the last tool and the last text of the conversation.
+ */
+static jv
+cache_marks(jv body)
+{
+	jv msgs = json_get(body, "messages"), eph, tl;
+	int i, n = jv_array_length(jv_copy(msgs));
+
+	eph = set(jv_object(), "type", jv_string("ephemeral"));
+	for (i = 0; i < n; i++) {
+		jv m = jv_array_get(jv_copy(msgs), i);
+		const char *role = json_peek_string(m, "role");
+
+		if (strcmp(role, "system") == 0 ||
+		    strcmp(role, "developer") == 0) {
+			m = set(m, "content", JV_ARRAY(set(set(set(jv_object(),
+			    "type", jv_string("text")), "text",
+			    json_get(m, "content")), "cache_control",
+			    jv_copy(eph))));
+			msgs = jv_array_set(msgs, i, m);
+			break;
+		}
+		jv_free(m);
+	}
+	for (i = n - 1; i >= 0; i--) {
+		jv m = jv_array_get(jv_copy(msgs), i), ct;
+		const char *role = json_peek_string(m, "role");
+		int k;
+
+		if (strcmp(role, "user") != 0 &&
+		    strcmp(role, "assistant") != 0) {
+			jv_free(m);
+			continue;
+		}
+		ct = json_get(m, "content");
+		if (jv_get_kind(ct) == JV_KIND_STRING &&
+		    jv_string_length_bytes(jv_copy(ct)) > 0)
+			ct = JV_ARRAY(set(set(jv_object(), "type",
+			    jv_string("text")), "text", ct));
+		if (jv_get_kind(ct) != JV_KIND_ARRAY) {
+			jv_free(ct);
+			jv_free(m);
+			continue;
+		}
+		for (k = jv_array_length(jv_copy(ct)) - 1; k >= 0; k--) {
+			jv p = jv_array_get(jv_copy(ct), k);
+
+			if (json_peek_kind(p, "text") == JV_KIND_STRING) {
+				ct = jv_array_set(ct, k, set(p,
+				    "cache_control", jv_copy(eph)));
+				break;
+			}
+			jv_free(p);
+		}
+		if (k < 0) {
+			jv_free(ct);
+			jv_free(m);
+			continue;
+		}
+		msgs = jv_array_set(msgs, i, set(m, "content", ct));
+		break;
+	}
+	body = set(body, "messages", msgs);
+	tl = json_get(body, "tools");
+	n = jv_get_kind(tl) == JV_KIND_ARRAY ? jv_array_length(jv_copy(tl)) :
+	    0;
+	if (n > 0) {
+		jv t = jv_array_get(jv_copy(tl), n - 1);
+
+		tl = jv_array_set(tl, n - 1, set(t, "cache_control",
+		    jv_copy(eph)));
+		body = set(body, "tools", tl);
+	} else
+		jv_free(tl);
+	jv_free(eph);
+	return body;
+}
+
+/* Does any assistant message carry reasoning to replay? */
+static int
+replays(jv canon)
+{
+	jv list = json_get(canon, "messages");
+	int i, n = jv_array_length(jv_copy(list)), found = 0;
+
+	for (i = 0; i < n && !found; i++) {
+		jv m = jv_array_get(jv_copy(list), i);
+
+		found = json_peek_kind(m, "reasoning") == JV_KIND_STRING;
+		jv_free(m);
+	}
+	jv_free(list);
+	return found;
+}
+
+/*
+ * The provider's value for the requested level.  null in thinking_value
+ * means the model cannot think at that level: take the nearest lower
+ * level it can (asking for xhigh where high is the top gives high).
+ */
+static jv
+thinking_value(jv canon, jv target, const char *level)
+{
+	jv v = json_get(canon, "thinking_value"), map;
+	int i;
+
+	if (jv_get_kind(v) != JV_KIND_NULL || strcmp(level, "off") == 0)
+		return v;
+	jv_free(v);
+	map = json_get(target, "thinking_map");
+	for (i = 5; i > 0; i--)
+		if (strcmp(levels[i], level) == 0)
+			break;
+	for (i--; i > 0; i--) {
+		if (jv_get_kind(map) != JV_KIND_OBJECT ||
+		    !jv_object_has(jv_copy(map), jv_string(levels[i]))) {
+			jv_free(map);
+			return jv_string(levels[i]);
+		}
+		v = json_get(map, levels[i]);
+		if (jv_get_kind(v) != JV_KIND_NULL) {
+			jv_free(map);
+			return v;
+		}
+		jv_free(v);
+	}
+	jv_free(map);
+	return jv_null();
+}
+
+static int
+disabling(jv v)
+{
+	const char *s;
+
+	if (jv_get_kind(v) != JV_KIND_STRING)
+		return jv_get_kind(v) == JV_KIND_NULL;
+	s = jv_string_value(v);
+	return strcmp(s, "none") == 0 || strcmp(s, "disabled") == 0 ||
+	    strcmp(s, "off") == 0;
+}
+
+static jv
+thinking(jv body, jv canon, jv target, const struct compat *c)
+{
+	const char *level = json_peek_string(canon, "thinking");
+	jv v, t;
+	int on, preserve;
+
+	if (level == NULL || !c->reasoning)
+		return body;
+	v = thinking_value(canon, target, level);
+	on = strcmp(level, "off") != 0 && !disabling(v);
+	preserve = on && replays(canon) && !c->think_text;
+	if (is_format(c, "zai")) {
+		t = set(jv_object(), "type", jv_string(on ? "enabled" :
+		    "disabled"));
+		/* Preserved thinking: keep the replayed reasoning_content. */
+		if (preserve)
+			t = set(t, "clear_thinking", jv_false());
+		body = set(body, "thinking", t);
+	} else if (is_format(c, "deepseek")) {
+		body = set(body, "thinking", set(jv_object(), "type",
+		    jv_string(on ? "enabled" : "disabled")));
+		if (on && c->effort)
+			body = set(body, "reasoning_effort", jv_copy(v));
+	} else if (is_format(c, "qwen")) {
+		body = set(body, "enable_thinking", jv_bool(on));
+	} else if (is_format(c, "qwen-chat-template")) {
+		t = set(jv_object(), "enable_thinking", jv_bool(on));
+		if (preserve)
+			t = set(t, "clear_thinking", jv_false());
+		body = set(body, "chat_template_kwargs", t);
+	} else if (is_format(c, "together")) {
+		body = set(body, "reasoning", set(jv_object(), "enabled",
+		    jv_bool(on)));
+		if (on && c->effort_explicit)
+			body = set(body, "reasoning_effort", jv_copy(v));
+	} else if (is_format(c, "openrouter")) {
+		if (on)
+			body = set(body, "reasoning", set(jv_object(),
+			    "effort", jv_copy(v)));
+		else if (jv_get_kind(v) == JV_KIND_STRING && disabling(v))
+			body = set(body, "reasoning", set(jv_object(),
+			    "enabled", jv_false()));
+		else if (jv_get_kind(v) == JV_KIND_STRING)
+			body = set(body, "reasoning", set(jv_object(),
+			    "effort", jv_copy(v)));
+	} else if (c->effort) {
+		/* "off" maps to "none" or "minimal" on some models, to
+		 * nothing (null) on those that always think. */
+		if (on || (jv_get_kind(v) == JV_KIND_STRING &&
+		    strcmp(jv_string_value(v), "disabled") != 0 &&
+		    strcmp(jv_string_value(v), "off") != 0))
+			body = set(body, "reasoning_effort", jv_copy(v));
+	}
+	jv_free(v);
+	return body;
+}
+
+static jv
+response_format(jv f)
+{
+	jv js;
+
+	if (strcmp(json_peek_string(f, "type"), "json_schema") != 0)
+		return set(jv_object(), "type", jv_string("json_object"));
+	js = set(jv_object(), "name", json_get(f, "name"));
+	if (json_peek_kind(f, "description") == JV_KIND_STRING)
+		js = set(js, "description", json_get(f, "description"));
+	js = set(js, "schema", json_get(f, "schema"));
+	if (json_peek_kind(f, "strict") != JV_KIND_INVALID)
+		js = set(js, "strict", json_get(f, "strict"));
+	return set(set(jv_object(), "type", jv_string("json_schema")),
+	    "json_schema", js);
+}
+
+static int
+build(jv canon, jv target, int stream, jv *bodyp, jv *headers, jv *url,
+    char *err)
+{
+	struct compat c;
+	jv body, v, compat;
+	const char *model = json_peek_string(target, "model"), *s;
+
+	if (model == NULL)
+		return errbuf_set(err, "target has no model");
+	read_compat(target, &c);
+	body = set(jv_object(), "model", jv_string(model));
+	body = set(body, "messages", messages(canon, &c));
+	v = json_get(canon, "max_tokens");
+	if (jv_is_valid(v))
+		body = set(body, c.max_field, v);
+	v = json_get(canon, "temperature");
+	if (jv_is_valid(v))
+		body = set(body, "temperature", v);
+	v = json_get(canon, "top_p");
+	if (jv_is_valid(v))
+		body = set(body, "top_p", v);
+	v = json_get(canon, "stop");
+	if (jv_is_valid(v))
+		body = set(body, "stop", v);
+	v = json_get(canon, "tools");
+	if (jv_get_kind(v) == JV_KIND_ARRAY)
+		body = set(body, "tools", tools(v, &c));
+	jv_free(v);
+	v = json_get(canon, "tool_choice");
+	if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		jv name = json_get(v, "name");
+
+		jv_free(v);
+		v = set(set(jv_object(), "type", jv_string("function")),
+		    "function", set(jv_object(), "name", name));
+	}
+	if (jv_is_valid(v))
+		body = set(body, "tool_choice", v);
+	v = json_get(canon, "response_format");
+	if (jv_get_kind(v) == JV_KIND_OBJECT)
+		body = set(body, "response_format", response_format(v));
+	jv_free(v);
+	body = thinking(body, canon, target, &c);
+	if (stream) {
+		body = set(body, "stream", jv_true());
+		if (c.usage_stream)
+			body = set(body, "stream_options", set(jv_object(),
+			    "include_usage", jv_true()));
+		if (c.tool_stream &&
+		    json_peek_kind(body, "tools") == JV_KIND_ARRAY)
+			body = set(body, "tool_stream", jv_true());
+	}
+	/* Routing preferences of the aggregators, as pi sends them. */
+	compat = json_get(target, "compat");
+	v = json_get(compat, "openRouterRouting");
+	s = json_peek_string(target, "url");
+	if (jv_get_kind(v) == JV_KIND_OBJECT && (s == NULL ||
+	    strstr(s, "openrouter.ai") != NULL ||
+	    (json_peek_string(target, "provider") != NULL &&
+	    strcmp(json_peek_string(target, "provider"), "openrouter") == 0)))
+		body = set(body, "provider", v);
+	else
+		jv_free(v);
+	v = json_get(compat, "vercelGatewayRouting");
+	if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		jv g = jv_object(), x;
+
+		x = json_get(v, "only");
+		if (jv_is_valid(x))
+			g = set(g, "only", x);
+		x = json_get(v, "order");
+		if (jv_is_valid(x))
+			g = set(g, "order", x);
+		if (jv_object_length(jv_copy(g)) > 0)
+			body = set(body, "providerOptions", set(jv_object(),
+			    "gateway", g));
+		else
+			jv_free(g);
+	}
+	jv_free(v);
+	jv_free(compat);
+	if (c.cache_anthropic)
+		body = cache_marks(body);
+	*bodyp = body;
+	*headers = jv_object();
+	*url = jv_null();
+	return 0;
+}
+
+static const char *
+stop_reason(const char *f, int calls)
+{
+	if (f == NULL)
+		return calls ? "tool_use" : "stop";
+	if (strcmp(f, "length") == 0 ||
+	    strcmp(f, "model_context_window_exceeded") == 0)
+		return "length";
+	if (strcmp(f, "content_filter") == 0 || strcmp(f, "sensitive") == 0)
+		return "content_filter";
+	if (strcmp(f, "tool_calls") == 0 || strcmp(f, "function_call") == 0)
+		return "tool_use";
+	if (strcmp(f, "network_error") == 0)	/* zai */
+		return "error";
+	/*
+	 * "stop" with tool calls is what Ollama, vLLM and others send: the
+	 * calls still want answering, so say tool_use.
+	 */
+	return calls ? "tool_use" : "stop";
+}
+
+static double
+num(jv obj, const char *key)
+{
+	double d = 0;
+
+	if (!json_peek_number(obj, key, &d) || d < 0)
+		return 0;
+	return d;
+}
+
+static jv
+usage(jv u)
+{
+	jv pd = json_get(u, "prompt_tokens_details");
+	jv cd = json_get(u, "completion_tokens_details");
+	double in = num(u, "prompt_tokens"), cached, written, out;
+
+	cached = num(pd, "cached_tokens");
+	if (cached == 0)	/* DeepSeek */
+		cached = num(u, "prompt_cache_hit_tokens");
+	written = num(pd, "cache_write_tokens");	/* OpenRouter */
+	in = in > cached + written ? in - cached - written : 0;
+	out = num(u, "completion_tokens");
+	u = set(set(set(set(set(jv_object(),
+	    "input", jv_number(in)),
+	    "output", jv_number(out)),
+	    "cache_read", jv_number(cached)),
+	    "cache_write", jv_number(written)),
+	    "reasoning", jv_number(num(cd, "reasoning_tokens")));
+	jv_free(pd);
+	jv_free(cd);
+	return u;
+}
+
+/* Content as a string, or as parts (Mistral's thinking chunks). */
+static void
+content(jv c, jv *text, jv *reasoning)
+{
+	int i, n;
+
+	if (jv_get_kind(c) == JV_KIND_STRING) {
+		*text = c;
+		return;
+	}
+	if (jv_get_kind(c) != JV_KIND_ARRAY) {
+		jv_free(c);
+		return;
+	}
+	n = jv_array_length(jv_copy(c));
+	for (i = 0; i < n; i++) {
+		jv p = jv_array_get(jv_copy(c), i), t, *dst;
+		const char *type = json_peek_string(p, "type");
+
+		dst = type != NULL && strcmp(type, "thinking") == 0 ?
+		    reasoning : text;
+		t = json_get(p, "text");
+		if (jv_get_kind(t) != JV_KIND_STRING && dst == reasoning) {
+			/* {"type":"thinking","thinking":[{"text"}]} */
+			jv_free(t);
+			t = json_get(p, "thinking");
+			if (jv_get_kind(t) == JV_KIND_ARRAY) {
+				jv parts = t;
+
+				t = request_text(parts);
+				jv_free(parts);
+			}
+		}
+		if (jv_get_kind(t) == JV_KIND_STRING)
+			*dst = jv_is_valid(*dst) ? jv_string_concat(*dst, t) :
+			    t;
+		else
+			jv_free(t);
+		jv_free(p);
+	}
+	jv_free(c);
+}
+
+static int
+parse(const char *body, size_t len, jv target, jv *resp, char *err)
+{
+	static const char *const rfields[] = {
+		"reasoning_content", "reasoning", "reasoning_text"
+	};
+	jv v, choice, msg, text = jv_invalid(), reasoning = jv_invalid();
+	jv calls, out, list;
+	const char *finish, *refusal, *m;
+	size_t i;
+	int k, n;
+
+	(void)target;
+	v = jv_parse_sized(body, (int)len);
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		return errbuf_set(err, "response is not a JSON object");
+	}
+	choice = json_get(v, "choices");
+	if (jv_get_kind(choice) != JV_KIND_ARRAY ||
+	    jv_array_length(jv_copy(choice)) == 0) {
+		jv e = dialect_error_generic(200, body, len);
+
+		jv_free(choice);
+		jv_free(v);
+		if ((m = json_peek_string(e, "message")) != NULL)
+			errbuf_set(err, "response has no choices: %s", m);
+		else
+			errbuf_set(err, "response has no choices");
+		jv_free(e);
+		return -1;
+	}
+	choice = jv_array_get(choice, 0);
+	msg = json_get(choice, "message");
+	content(json_get(msg, "content"), &text, &reasoning);
+	for (i = 0; i < sizeof(rfields) / sizeof(rfields[0]); i++) {
+		jv r = json_get(msg, rfields[i]);
+
+		if (jv_get_kind(r) == JV_KIND_STRING &&
+		    jv_string_length_bytes(jv_copy(r)) > 0) {
+			jv_free(reasoning);
+			reasoning = r;
+			break;
+		}
+		jv_free(r);
+	}
+	calls = json_get(msg, "tool_calls");
+	n = jv_get_kind(calls) == JV_KIND_ARRAY ?
+	    jv_array_length(jv_copy(calls)) : 0;
+	list = jv_array();
+	for (k = 0; k < n; k++) {
+		jv tc = jv_array_get(jv_copy(calls), k), fn, call, a;
+		const char *id = json_peek_string(tc, "id");
+
+		fn = json_get(tc, "function");
+		call = set(jv_object(), "id", id != NULL && *id != '\0' ?
+		    jv_string(id) : jv_string_fmt("call_%d", k));
+		call = set(call, "name", json_peek_string(fn, "name") ?
+		    json_get(fn, "name") : jv_string(""));
+		a = json_get(fn, "arguments");
+		if (jv_get_kind(a) == JV_KIND_STRING)
+			call = dialect_arguments(call, jv_string_value(a),
+			    (size_t)jv_string_length_bytes(jv_copy(a)));
+		else if (jv_get_kind(a) == JV_KIND_OBJECT)
+			call = set(call, "arguments", jv_copy(a));
+		else
+			call = dialect_arguments(call, "", 0);
+		jv_free(a);
+		jv_free(fn);
+		jv_free(tc);
+		list = jv_array_append(list, call);
+	}
+	jv_free(calls);
+
+	out = set(jv_object(), "text", jv_null());
+	refusal = json_peek_string(msg, "refusal");
+	if (refusal == NULL && jv_is_valid(text))
+		out = set(out, "text", text);
+	else
+		jv_free(text);
+	if (jv_is_valid(reasoning))
+		out = set(out, "reasoning", reasoning);
+	if (n > 0)
+		out = set(out, "tool_calls", list);
+	else
+		jv_free(list);
+	finish = json_peek_string(choice, "finish_reason");
+	out = set(out, "stop_reason", jv_string(refusal != NULL ? "refusal" :
+	    stop_reason(finish, n > 0)));
+	{
+		jv u = json_get(v, "usage");
+
+		out = set(out, "usage", usage(u));
+		jv_free(u);
+	}
+	if (json_peek_kind(v, "model") == JV_KIND_STRING)
+		out = set(out, "provider_model", json_get(v, "model"));
+	jv_free(msg);
+	jv_free(choice);
+	jv_free(v);
+	*resp = out;
+	return 0;
+}
+
+#define RAW_MAX	400	/* bytes of OpenRouter's upstream message kept */
+
+static jv
+error(int status, const char *body, size_t len)
+{
+	jv e = dialect_error_generic(status, body, len), v, x;
+
+	v = len > 0 ? jv_parse_sized(body, (int)len) : jv_invalid();
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		return e;
+	}
+	/* Zhipu's older form: {"code": 1214, "msg": "..."}. */
+	if (json_peek_kind(e, "message") == JV_KIND_INVALID &&
+	    json_peek_kind(v, "msg") == JV_KIND_STRING)
+		e = set(e, "message", json_get(v, "msg"));
+	/* OpenRouter wraps the upstream's words in error.metadata.raw. */
+	x = json_get(v, "error");
+	{
+		jv md = json_get(x, "metadata");
+		const char *raw = json_peek_string(md, "raw");
+
+		if (raw != NULL && json_peek_string(e, "message") != NULL) {
+			size_t rn = strlen(raw);
+
+			e = set(e, "message", jv_string_concat(
+			    jv_string_concat(json_get(e, "message"),
+			    jv_string(": ")), jv_string_sized(raw,
+			    (int)(rn > RAW_MAX ? RAW_MAX : rn))));
+		}
+		jv_free(md);
+	}
+	jv_free(x);
+	jv_free(v);
+	return e;
+}
+
+const struct dialect dialect_openai_completions = {
+	"openai-completions", build, parse, error
+};
