@@ -2,7 +2,7 @@
 
 include config.mk
 
-TOOLS = llm-resolve llm-send
+TOOLS = llm-resolve llm-keys llm-send
 BIN = $(TOOLS:%=bin/%)
 
 LIBSRC = $(sort $(wildcard lib/*.c))

@@ -26,11 +26,8 @@ fi
 completion='{"id":"chatcmpl-bench","object":"chat.completion","created":0,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}'
 chunk1='{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":0,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello there!"},"finish_reason":null}]}'
 chunk2='{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":0,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}'
-printf '%s' "$completion" > "$T/completion.json"
-printf 'data: %s\n\ndata: %s\n\ndata: [DONE]\n\n' "$chunk1" "$chunk2" \
-    > "$T/stream.sse"
-
 port=$((20000 + $$ % 20000))
+# "return 200" answers any method, POST included, from memory.
 cat > "$T/nginx.conf" <<CONF
 worker_processes 1;
 pid $T/nginx.pid;
@@ -48,13 +45,18 @@ http {
 		listen 127.0.0.1:$port;
 		location /sse/ {
 			default_type text/event-stream;
-			alias $T/stream.sse;
+			return 200 'data: $chunk1
+
+data: $chunk2
+
+data: [DONE]
+
+';
 		}
 		location / {
 			default_type application/json;
-			alias $T/completion.json;
+			return 200 '$completion';
 		}
-		error_page 405 =200 \$uri;
 	}
 }
 CONF
@@ -68,10 +70,12 @@ cat > "$T/config.json" <<CONF
   "apiKey": "sk-test-bench", "models": [{"id": "gpt-4o-mini"}]}}}
 CONF
 export LLM_CONFIG="$T/config.json"
-awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "{\"id\":\"%d\",' \
-    '\"model\":\"bench/gpt-4o-mini\",\"messages\":[{\"role\":\"user\",' \
-    '\"content\":\"Say hello to number %d\"}],\"max_tokens\":16}\n", i, i }' \
-    > "$T/reqs.jsonl"
+awk -v n="$n" 'BEGIN {
+	for (i = 0; i < n; i++)
+		printf "{\"id\":\"%d\",\"model\":\"bench/gpt-4o-mini\"," \
+		    "\"messages\":[{\"role\":\"user\",\"content\":" \
+		    "\"Say hello to number %d\"}],\"max_tokens\":16}\n", i, i
+}' > "$T/reqs.jsonl"
 awk -v n="$n" -v url="$base/chat/completions" 'BEGIN {
 	for (i = 0; i < n; i++) {
 		if (i) print "next"
@@ -82,6 +86,7 @@ awk -v n="$n" -v url="$base/chat/completions" 'BEGIN {
 		    "\\\"messages\\\":[{\\\"role\\\":\\\"user\\\",\\\"content\\\":" \
 		    "\\\"Say hello to number %d\\\"}],\\\"max_tokens\\\":16}\"\n", i
 		print "output = \"/dev/null\""
+		print "write-out = \"%{http_code}\\n\""
 	}
 }' > "$T/curl.cfg"
 
@@ -100,6 +105,8 @@ measure() {
 }
 
 measure curl curl -s --parallel --parallel-max "$c" -K "$T/curl.cfg"
+ok=$(grep -c '^200$' "$T/out.curl" 2>/dev/null)
+[ "$ok" = "$n" ] || echo "curl: only $ok of $n answered 200"
 measure llm-send bin/llm-send -j "$c" "$T/reqs.jsonl"
 ok=$(grep -c '"text":"Hello there!"' "$T/out.llm-send" 2>/dev/null)
 [ "$ok" = "$n" ] || echo "llm-send: only $ok of $n answered"
@@ -139,11 +146,15 @@ awk '
 	}' "$T/results"
 
 big=100000
-awk -v n="$big" 'BEGIN { for (i = 0; i < n; i++) printf "{\"id\":\"%d\",' \
-    '\"model\":\"bench/gpt-4o-mini\",\"prompt\":\"Hello %d\"}\n", i, i }' \
-    > "$T/big.jsonl"
+awk -v n="$big" 'BEGIN {
+	for (i = 0; i < n; i++)
+		printf "{\"id\":\"%d\",\"model\":\"bench/gpt-4o-mini\"," \
+		    "\"prompt\":\"Hello %d\"}\n", i, i
+}' > "$T/big.jsonl"
 /usr/bin/time -f "%e %M" -o "$T/time.big" bin/llm-send -j 64 "$T/big.jsonl" \
     > /dev/null
-read -r w m < "$T/time.big"
+read -r w m <<EOF2
+$(tail -n 1 "$T/time.big")
+EOF2
 echo "$big records at -j 64: $w s, peak RSS $(awk -v m="$m" \
     'BEGIN { printf "%.1f", m / 1024 }') MB (target <= 32 MB)"

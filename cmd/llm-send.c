@@ -24,6 +24,7 @@
 #include "http.h"
 #include "input.h"
 #include "json.h"
+#include "keyfile.h"
 #include "record.h"
 #include "request.h"
 #include "resolve.h"
@@ -46,6 +47,7 @@ struct slot {
 	struct send_request	 sr;
 	struct http_transfer	*xfer;
 	struct send_failure	 last;
+	int			 written;	/* -u: out already written */
 };
 
 struct opts {
@@ -176,8 +178,10 @@ log_attempt(struct slot *s, jv target, const char *status, double ms,
 	struct timespec ts;
 	jv line;
 
-	if (logfd == -1)
+	if (logfd == -1) {
+		jv_free(usage);
 		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	line = jv_object();
 	line = jv_object_set(line, jv_string("ts"), jv_number(
@@ -434,37 +438,34 @@ slot_clear(struct slot *s)
 	s->rec = s->out = s->cands = jv_invalid();
 }
 
-/* Writes finished records: from the head in order, or any with -u. */
+/*
+ * Writes finished records: from the head in input order; with -u, any
+ * finished one at once (its slot is freed when it reaches the head).
+ */
 static void
 drain(void)
 {
+	struct slot *s;
 	size_t i;
 
-	while (ring_len > 0 && jv_is_valid(slot_at(0)->out)) {
-		struct slot *s = slot_at(0);
-
-		tool_emit(s->out);
+	if (opt.unordered)
+		for (i = 0; i < ring_len; i++) {
+			s = slot_at(i);
+			if (!s->written && jv_is_valid(s->out)) {
+				tool_emit(s->out);
+				s->out = jv_invalid();
+				s->written = 1;
+			}
+		}
+	while (ring_len > 0 && ((s = slot_at(0))->written ||
+	    jv_is_valid(s->out))) {
+		if (!s->written)
+			tool_emit(s->out);
 		s->out = jv_invalid();
 		slot_clear(s);
 		ring_head = (ring_head + 1) % ring_cap;
 		ring_len--;
 	}
-	if (!opt.unordered)
-		return;
-	for (i = 0; i < ring_len; i++) {
-		struct slot *s = slot_at(i);
-
-		if (jv_is_valid(s->out)) {
-			tool_emit(s->out);
-			s->out = jv_null();	/* written; slot freed in order */
-		}
-	}
-}
-
-static int
-slot_done(struct slot *s)
-{
-	return jv_get_kind(s->out) == JV_KIND_NULL;
 }
 
 static void
@@ -518,10 +519,10 @@ run(struct input *in)
 
 	ring_cap = window;
 	ring = xcalloc(ring_cap, sizeof(*ring));
-	if (in->nfiles == 0) {
+	if (in->nfiles == 0)
 		stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
-		input_set_nonblock(in);
-	}
+	/* Pipes and FIFOs must not block the transfers while they wait. */
+	input_set_nonblock(in);
 	for (;;) {
 		while (!eof && !tool_interrupted && ring_len < window &&
 		    inflight < opt.jobs) {
@@ -556,11 +557,6 @@ run(struct input *in)
 			}
 		}
 		drain();
-		while (opt.unordered && ring_len > 0 && slot_done(slot_at(0))) {
-			slot_clear(slot_at(0));
-			ring_head = (ring_head + 1) % ring_cap;
-			ring_len--;
-		}
 		progress(0);
 		if ((eof || tool_interrupted) && inflight == 0)
 			break;
@@ -689,6 +685,8 @@ main(int argc, char *argv[])
 	}
 	resolver_init(&res, &cat, &cfg);
 	value_config_lookup = config_key;
+	/* keyfile:NAME sources: opened and unlocked once, on first use. */
+	keyfile_install_lookup();
 	memset(&http, 0, sizeof(http));
 	if (fallbacks && resolver_add_fallbacks(&res, fallbacks, err) == -1) {
 		tool_warn("-F: %s", err);
@@ -705,6 +703,7 @@ main(int argc, char *argv[])
 		goto cleanup;
 	}
 	http.timeout_ms = opt.timeout * 1000;
+	http_set_parallel(&http, opt.jobs);
 	if ((logpath = getenv("LLM_LOG")) != NULL && *logpath &&
 	    (logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 	    0600)) == -1)
@@ -720,6 +719,7 @@ cleanup:
 	if (logfd != -1)
 		close(logfd);
 	send_keys_release(&keys);
+	keyfile_uninstall_lookup();
 	if (http.multi)
 		http_release(&http);
 	free(st.lat);

@@ -8,8 +8,9 @@
  * - max_tokens is always sent (the API requires it): the request's, else
  *   the target's, else DEFAULT_MAX_TOKENS.  With budget thinking the API
  *   wants max_tokens > budget_tokens: when it is not, max_tokens is raised
- *   by the budget (as pi does, so the answer keeps the room the caller
- *   asked for), capped at the target's max_tokens; when the cap still does
+ *   by the budget (pi adds it always; here only when needed, so that the
+ *   answer keeps the room the caller asked for), capped at the target's
+ *   max_tokens; when the cap still does
  *   not leave room, the budget is clamped to leave ANSWER_ROOM tokens, and
  *   thinking is left out when that leaves less than the API's 1024.
  * - Thinking: "off", a "disabled" map value, a target with "reasoning":
@@ -52,6 +53,8 @@
  *   replay.  Consecutive tool results share one user message and adjacent
  *   turns of one role are merged: the API wants the roles to alternate.
  *   Empty text parts are skipped, and turns left empty dropped.
+ * - A tool's "strict" goes out only under compat.supportsStrictTools
+ *   (pi's flag, default false): not every endpoint of this API takes it.
  * - Streaming with tools marks each tool eager_input_streaming unless
  *   compat.supportsEagerToolInputStreaming is false; then the request
  *   carries the fine-grained-tool-streaming beta header instead, as pi does.
@@ -541,10 +544,10 @@ cache_control(jv target)
 }
 
 static int
-convert_tools(jv tools, int eager, jv *out, char *err)
+convert_tools(jv tools, int eager, int strict, jv *out, char *err)
 {
 	jv list = jv_array();
-	int i, n = array_len(tools);
+	int i, n = array_len(tools), b;
 
 	for (i = 0; i < n; i++) {
 		jv t = jv_array_get(jv_copy(tools), i), d, schema;
@@ -566,6 +569,8 @@ convert_tools(jv tools, int eager, jv *out, char *err)
 			    jv_string("object")), "properties", jv_object());
 		}
 		d = set(d, "input_schema", schema);
+		if (strict && json_peek_bool(t, "strict", &b) && b)
+			d = set(d, "strict", jv_true());
 		if (eager)
 			d = set(d, "eager_input_streaming", jv_true());
 		list = jv_array_append(list, d);
@@ -858,7 +863,8 @@ am_build(jv canon, jv target, int stream, jv *body, jv *headers, jv *url,
 	eager_ok = compat_flag(target, "supportsEagerToolInputStreaming", 1);
 	v = json_get(canon, "tools");
 	ntools = array_len(v);
-	if (ntools > 0 && convert_tools(v, stream && eager_ok, &tools,
+	if (ntools > 0 && convert_tools(v, stream && eager_ok,
+	    compat_flag(target, "supportsStrictTools", 0), &tools,
 	    err) == -1) {
 		jv_free(v);
 		jv_free(msgs);

@@ -12,6 +12,7 @@
  * servers and proxies, which mostly know only max_tokens).
  */
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "dialect.h"
@@ -41,6 +42,7 @@ struct compat {
 	int		 tool_stream;
 	int		 cache_anthropic;
 	int		 reasoning;	/* the model can think (not false) */
+	int		 short_ids;	/* tool call ids of 9 letters/digits */
 };
 
 static jv
@@ -88,8 +90,42 @@ read_compat(jv target, struct compat *c)
 	p = json_peek_string(compat, "cacheControlFormat");
 	c->cache_anthropic = p != NULL && strcmp(p, "anthropic") == 0;
 	c->reasoning = !json_peek_bool(target, "reasoning", &b) || b;
+	/* Mistral refuses any tool call id that is not 9 letters/digits. */
+	p = json_peek_string(compat, "toolCallIdFormat");
+	c->short_ids = (p != NULL && strcmp(p, "mistral") == 0) ||
+	    (p == NULL && prov != NULL && strcmp(prov, "mistral") == 0);
 	/* target borrows compat's strings: target outlives this build. */
 	jv_free(compat);
+}
+
+/*
+ * A tool call id as the provider accepts it.  For short_ids, an id that is
+ * not already 9 letters and digits maps (the same way every time, so a
+ * call and its result still match) to a hash of it written in base 62.
+ */
+static jv
+call_id(jv id, const struct compat *c)
+{
+	static const char digits[] =
+	    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	const char *s;
+	uint64_t h = 14695981039346656037ULL;
+	char out[10];
+	size_t i, n;
+
+	if (!c->short_ids || jv_get_kind(id) != JV_KIND_STRING)
+		return id;
+	s = jv_string_value(id);
+	n = strlen(s);
+	if (n == 9 && strspn(s, digits) == 9)
+		return id;
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	for (i = 0; i < 9; i++, h /= 62)
+		out[i] = digits[h % 62];
+	out[9] = '\0';
+	jv_free(id);
+	return jv_string(out);
 }
 
 static int
@@ -222,7 +258,7 @@ assistant(jv m, const struct compat *c)
 			    jv_dump_string(json_get(tc, "arguments"), 0));
 
 			list = jv_array_append(list, set(set(set(jv_object(),
-			    "id", json_get(tc, "id")), "type",
+			    "id", call_id(json_get(tc, "id"), c)), "type",
 			    jv_string("function")), "function", fn));
 			jv_free(tc);
 		}
@@ -245,7 +281,8 @@ tool_result(jv m, const struct compat *c)
 	}
 	jv_free(parts);
 	out = set(set(set(jv_object(), "role", jv_string("tool")),
-	    "tool_call_id", json_get(m, "tool_call_id")), "content", text);
+	    "tool_call_id", call_id(json_get(m, "tool_call_id"), c)),
+	    "content", text);
 	if (c->tool_name)
 		out = set(out, "name", json_get(m, "name"));
 	return out;

@@ -50,6 +50,14 @@ struct http_transfer {
 /* Sets up the multi handle.  Returns 0, or -1 with err. */
 int	http_init(struct http *h, char *err);
 
+/*
+ * Tells the engine how many transfers run at once, so that it keeps as
+ * many connections open between them (curl's default cache follows the
+ * number of transfers of the moment and would close and reopen
+ * connections as that number moves).
+ */
+void	http_set_parallel(struct http *h, int n);
+
 void	http_release(struct http *h);
 
 /*

@@ -44,8 +44,12 @@ open_next(struct input *in, char *err)
 			fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	} else if ((fd = open(f, O_RDONLY | O_CLOEXEC)) == -1)
 		return errbuf_errno(err, "open '%s'", f);
-	else
+	else {
 		in->name = f;
+		/* After a blocking open: a FIFO waits for its writer first. */
+		if (in->nonblock && (fl = fcntl(fd, F_GETFL)) != -1)
+			fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	}
 	in->fd = fd;
 	/* -T takes the whole input as one line, however long it is. */
 	jsonl_reader_init(&in->rd, fd, JSONL_MAX_DEFAULT);

@@ -9,12 +9,52 @@
 #include "json.h"
 #include "xalloc.h"
 
+/*
+ * Keys are nearly always string literals looked up again and again: keep
+ * their jv strings (hash computed once) in a small table indexed by the
+ * key's address, and check the text, since the same address may hold
+ * another key later (a caller's buffer).
+ */
+#define KEYCACHE	256
+
+static struct {
+	const char	*ptr;
+	jv		 key;
+} keycache[KEYCACHE];
+
+static jv
+key_for(const char *key)
+{
+	size_t h = ((size_t)key >> 3) % KEYCACHE;
+
+	if (keycache[h].ptr == key &&
+	    strcmp(jv_string_value(keycache[h].key), key) == 0)
+		return jv_copy(keycache[h].key);
+	if (keycache[h].ptr != NULL)
+		jv_free(keycache[h].key);
+	keycache[h].ptr = key;
+	keycache[h].key = jv_string(key);
+	return jv_copy(keycache[h].key);
+}
+
+void
+json_release(void)
+{
+	size_t i;
+
+	for (i = 0; i < KEYCACHE; i++)
+		if (keycache[i].ptr != NULL) {
+			jv_free(keycache[i].key);
+			keycache[i].ptr = NULL;
+		}
+}
+
 jv
 json_get(jv obj, const char *key)
 {
 	if (jv_get_kind(obj) != JV_KIND_OBJECT)
 		return jv_invalid();
-	return jv_object_get(jv_copy(obj), jv_string(key));
+	return jv_object_get(jv_copy(obj), key_for(key));
 }
 
 jv_kind

@@ -1,9 +1,18 @@
+#include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "errbuf.h"
 #include "secmem.h"
+
+static struct rlimit saved_core;
+static int nodump;
 
 struct secmem *
 secmem_new(size_t max)
@@ -62,4 +71,33 @@ secmem_free(struct secmem *s)
 		return;
 	sodium_free(s->data);
 	free(s);
+}
+
+int
+secmem_nodump(char *err)
+{
+	struct rlimit rl;
+
+	if (!nodump) {
+		if (getrlimit(RLIMIT_CORE, &saved_core) == -1)
+			return errbuf_errno(err, "getrlimit");
+		nodump = 1;
+	}
+	/* The soft limit governs dumps; keeping the hard one allows undo. */
+	rl.rlim_cur = 0;
+	rl.rlim_max = saved_core.rlim_max;
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		return errbuf_errno(err, "setrlimit RLIMIT_CORE");
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		return errbuf_errno(err, "prctl PR_SET_DUMPABLE");
+#endif
+	return 0;
+}
+
+void
+secmem_nodump_undo(void)
+{
+	if (nodump)
+		setrlimit(RLIMIT_CORE, &saved_core);
 }

@@ -34,4 +34,22 @@ void	secmem_chomp(struct secmem *s);
 /* Wipes and frees s; NULL is fine. */
 void	secmem_free(struct secmem *s);
 
+/*
+ * Keeps secrets out of core dumps for as long as the process holds them:
+ * sets the soft RLIMIT_CORE to 0 and, on Linux, PR_SET_DUMPABLE to 0
+ * (which also keeps other processes of the user from ptrace-attaching or
+ * reading /proc/PID/mem, and makes /proc/self entries root's: an
+ * unprivileged process can no longer open /dev/stdin by name, its own fd
+ * 0 is fine).  Idempotent; the first call remembers the old core limit.
+ * Returns 0, or -1 with a message.
+ */
+int	secmem_nodump(char *err);
+
+/*
+ * Restores the core limit secmem_nodump found, e.g. just before exec'ing a
+ * command that should dump core as usual (dumpability is reset by execve
+ * itself).  Does nothing when secmem_nodump was not called.
+ */
+void	secmem_nodump_undo(void);
+
 #endif

@@ -8,6 +8,7 @@
 #include "classify.h"
 #include "errbuf.h"
 #include "json.h"
+#include "redact.h"
 #include "request.h"
 #include "send.h"
 #include "value.h"
@@ -33,6 +34,8 @@ send_fail(struct send_failure *f, enum record_kind kind, int status,
 	va_start(ap, fmt);
 	vsnprintf(f->message, sizeof(f->message), fmt, ap);
 	va_end(ap);
+	/* Providers quote the key they refuse: never pass that on. */
+	redact_text(f->message, sizeof(f->message));
 }
 
 int
@@ -72,7 +75,12 @@ send_prepare(jv rec, jv target, int stream, struct send_request *sr,
 		sr->body = json_merge(sr->body, params);
 	else
 		jv_free(params);
-	strip = json_get(json_get(target, "compat"), "stripParams");
+	{
+		jv compat = json_get(target, "compat");
+
+		strip = json_get(compat, "stripParams");
+		jv_free(compat);
+	}
 	n = jv_get_kind(strip) == JV_KIND_ARRAY ?
 	    jv_array_length(jv_copy(strip)) : 0;
 	for (i = 0; i < n; i++) {
@@ -149,31 +157,42 @@ key_for(struct send_keys *keys, const char *source, char *err)
 		snprintf(k->why, sizeof(k->why), "empty");
 		secmem_free(k->value);
 		k->value = NULL;
-	}
+	} else
+		redact_add(k->value->data, k->value->len);
 	return k;
 }
 
-/* Appends "name: value" built in secure memory to the list. */
+/*
+ * Appends "<prefix><value>" to the list.  The line is built in secure
+ * memory once per key and prefix and kept: guarded allocations cost a
+ * handful of system calls each, too many to pay per request.
+ */
 static struct curl_slist *
-append_secret(struct curl_slist *l, const char *prefix,
-    const struct secmem *v, int *ok)
+append_secret(struct curl_slist *l, const char *prefix, struct send_key *k,
+    int *ok)
 {
-	struct secmem *line = secmem_new(VALUE_MAX + 256);
 	struct curl_slist *nl;
 
 	*ok = 0;
-	if (line == NULL || secmem_append(line, prefix, strlen(prefix)) ||
-	    secmem_append(line, v->data, v->len)) {
-		secmem_free(line);
-		return l;
+	if (k->line == NULL || strcmp(k->prefix, prefix) != 0) {
+		secmem_free(k->line);
+		free(k->prefix);
+		k->prefix = xstrdup(prefix);
+		if ((k->line = secmem_new(VALUE_MAX + 256)) == NULL)
+			return l;
+		if (secmem_append(k->line, prefix, strlen(prefix)) ||
+		    secmem_append(k->line, k->value->data, k->value->len)) {
+			secmem_free(k->line);
+			k->line = NULL;
+			return l;
+		}
 	}
 	/* A value with a line break would smuggle in another header. */
-	if (strpbrk(line->data, "\r\n") == NULL &&
-	    (nl = curl_slist_append(l, line->data)) != NULL) {
+	if (strpbrk(k->line->data, "\r\n") == NULL &&
+	    (nl = curl_slist_append(l, k->line->data)) != NULL) {
 		l = nl;
 		*ok = 1;
 	}
-	secmem_free(line);
 	return l;
 }
 
@@ -206,7 +225,7 @@ send_auth(struct send_request *sr, struct send_keys *keys,
 
 			ok = 0;
 			if (sk->value)
-				l = append_secret(l, prefix2, sk->value, &ok);
+				l = append_secret(l, prefix2, sk, &ok);
 			if (!ok)
 				send_fail(f, RECORD_CONFIG, 0, 0,
 				    "header '%s' has no usable value: %s",
@@ -227,7 +246,7 @@ send_auth(struct send_request *sr, struct send_keys *keys,
 		struct send_key *sk = key_for(keys, jv_string_value(s), err);
 
 		if (sk->value) {
-			l = append_secret(l, prefix, sk->value, &ok);
+			l = append_secret(l, prefix, sk, &ok);
 			found = ok;
 		} else {
 			size_t len = strlen(why);
@@ -355,7 +374,7 @@ send_response(jv rec, jv target, jv fields, double latency_ms, int attempts)
 {
 	static const char *const order[] = {
 		"text", "reasoning", "reasoning_signature", "tool_calls",
-		"stop_reason", "usage", NULL
+		"stop_reason", "usage", "provider_model", NULL
 	};
 	jv out = jv_object(), usage = json_get(fields, "usage");
 	jv cost = json_get(target, "cost");
@@ -423,7 +442,11 @@ send_keys_release(struct send_keys *keys)
 
 	for (i = 0; i < keys->n; i++) {
 		free(keys->v[i].source);
+		free(keys->v[i].prefix);
+		if (keys->v[i].value)
+			redact_remove(keys->v[i].value->data);
 		secmem_free(keys->v[i].value);
+		secmem_free(keys->v[i].line);
 	}
 	free(keys->v);
 	keys->v = NULL;

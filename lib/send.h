@@ -38,6 +38,8 @@ struct send_key {
 	char		*source;	/* the value expression */
 	struct secmem	*value;		/* NULL: did not resolve */
 	char		 why[256];	/* why not */
+	char		*prefix;	/* the header line last built ... */
+	struct secmem	*line;		/* ... kept: one per request is costly */
 };
 
 struct send_keys {

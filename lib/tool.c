@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "redact.h"
 #include "tool.h"
 
 #define OUT_HIGH	(64u << 10)
@@ -115,6 +116,7 @@ vwarn(const char *fmt, va_list ap)
 	char line[1024];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
+	redact_text(line, sizeof(line));
 	fprintf(stderr, "%s: %s\n", tool_name, line);
 }
 
@@ -162,6 +164,7 @@ tool_finish(int status)
 {
 	tool_flush();
 	buf_release(&out);
+	json_release();
 	/* Anything printed through stdio (usage, tables) goes out here. */
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		if (errno == EPIPE) {

@@ -6,7 +6,7 @@
 MOCK=${MOCK:-tests/mock/mockprov}
 FIX=${LLM_FIXTURES:-../shared/fixtures}
 
-echo "1..41"
+echo "1..49"
 
 if [ ! -x "$MOCK" ]; then
 	echo "Bail out! $MOCK is not built"
@@ -178,6 +178,63 @@ code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' \
     -H 'Content-Length: 16777217' -d x "$d/v1/chat/completions")
 check "a body over 16 MiB gets 413" [ "$code" = 413 ]
 
+# --- Default replies of the other dialects ------------------------------
+
+msgs='{"model":"claude-mock","system":[{"type":"text","text":"be brief"}],'
+msgs=$msgs'"max_tokens":9,"messages":[{"role":"user","content":'
+msgs=$msgs'[{"type":"text","text":"hello there"}]},'
+msgs=$msgs'{"role":"assistant","content":"x"},{"role":"user","content":"again"}]}'
+code=$(post "$d/v1/messages" "$msgs" "$T/m1")
+# "be brief" + "hello there" + "x" + "again" = 25 bytes -> 7; "mock: again" -> 3
+[ "$code" = 200 ] && jqf "$T/m1" '
+	.type == "message" and .role == "assistant" and .model == "claude-mock"
+	and (.id | startswith("msg_mock_")) and
+	.content == [{type: "text", text: "mock: again"}] and
+	.stop_reason == "end_turn" and
+	.usage == {input_tokens: 7, output_tokens: 3}'
+check "/v1/messages answers an Anthropic message" [ $? -eq 0 ]
+
+code=$(post "$d/v1/projects/p/models/claude-x@1:rawPredict" \
+    '{"anthropic_version":"vertex-2023-10-16","messages":[{"role":"user","content":"yo"}]}' "$T/m2")
+[ "$code" = 200 ] && jqf "$T/m2" '
+	.model == "mock" and .content[0].text == "mock: yo" and
+	.usage == {input_tokens: 1, output_tokens: 2}'
+check ":rawPredict answers an Anthropic message, model mock" [ $? -eq 0 ]
+
+resp='{"model":"gpt-mock","instructions":"be brief","input":[{"role":"user",'
+resp=$resp'"content":[{"type":"input_text","text":"hello there"}]}]}'
+code=$(post "$d/v1/responses?x=1" "$resp" "$T/r0")
+[ "$code" = 200 ] && jqf "$T/r0" '
+	.object == "response" and .status == "completed" and
+	.model == "gpt-mock" and (.id | startswith("resp_mock_")) and
+	(.output | length) == 1 and .output[0].type == "message" and
+	.output[0].role == "assistant" and
+	[.output[0].content[] | {type, text}] ==
+	[{type: "output_text", text: "mock: hello there"}] and
+	.usage == {input_tokens: 5, output_tokens: 5, total_tokens: 10}'
+check "/responses answers a Responses object" [ $? -eq 0 ]
+
+post "$d/v1/responses" '{"model":"m","input":"one two"}' "$T/r00" >/dev/null
+check "/responses takes a string input" jqf "$T/r00" \
+    '.output[0].content[0].text == "mock: one two" and .usage.input_tokens == 2'
+
+gem='{"contents":[{"role":"user","parts":[{"text":"hello"},{"text":"there"}]}],'
+gem=$gem'"systemInstruction":{"parts":[{"text":"be brief"}]}}'
+code=$(post "$d/v1beta/models/gemini-mock:generateContent" "$gem" "$T/g1")
+# "be brief" + "hello" + "there" = 18 bytes -> 5; "mock: hello\nthere" = 17 -> 5
+[ "$code" = 200 ] && jqf "$T/g1" '
+	.candidates == [{content: {role: "model",
+	    parts: [{text: "mock: hello\nthere"}]},
+	    finishReason: "STOP", index: 0}] and
+	.usageMetadata == {promptTokenCount: 5, candidatesTokenCount: 5,
+	    totalTokenCount: 10} and .modelVersion == "gemini-mock"'
+check ":generateContent answers a Gemini response" [ $? -eq 0 ]
+
+code=$(post "$d/v1/messages" '{"stream":true,"messages":[]}' "$T/m3")
+check "streaming to /v1/messages is refused with 400" [ "$code" = 400 ]
+code=$(post "$d/v1beta/models/g:generateContent" '{"x":1}' "$T/g2")
+check "a Gemini request without contents gets 400" [ "$code" = 400 ]
+
 # --- Scripted replies --------------------------------------------------
 
 printf '0123456789abcdef' >"$T/sixteen.txt"
@@ -191,6 +248,8 @@ cat >"$T/script.json" <<'EOF'
     {"body_file": "sixteen.txt", "content_type": "text/plain",
      "truncate_at": 5}]},
   {"match": "/reset", "responses": [{"reset": true}]},
+  {"match": "/echoing/v1/messages", "responses": [
+    {"echo": true, "status": 201}]},
   {"match": "/hang", "responses": [{"hang": true}]},
   {"match": "/chunks", "responses": [
     {"body_file": "sixteen.txt", "chunk": 3, "chunk_delay_ms": 5}]},
@@ -210,6 +269,11 @@ code=$(curl -s -o "$T/r2" -w '%{http_code}' -d "$chat" "$s/v1/retry")
 [ "$code" = 200 ] &&
     jqf "$T/r2" '.choices[0].message.content == "mock: hello there"'
 check "second scripted reply is 200 echo" [ $? -eq 0 ]
+
+code=$(post "$s/echoing/v1/messages" "$msgs" "$T/r3")
+[ "$code" = 201 ] && jqf "$T/r3" \
+    '.type == "message" and .content[0].text == "mock: again"'
+check "scripted echo answers in the dialect of the path" [ $? -eq 0 ]
 
 curl -s -o /dev/null "$s/trunc"
 check "truncate_at makes curl report a partial file (18)" [ $? -eq 18 ]

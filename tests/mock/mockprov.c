@@ -27,14 +27,28 @@
  *     .meta.json file), repeating the last; a plain .sse or .json file is the
  *     200 body of every POST.  -c N writes fixture bodies in N-byte chunks,
  *     -w MS waits between them.
- *  4. POST .../chat/completions: a chat completion echoing the last user
- *     message ("mock: " + its text parts joined with "\n"), streamed as SSE
- *     chunks, one per word, when the request has "stream": true.
+ *  4. A POST whose path (before any "?") ends in one of the dialects'
+ *     endpoints gets that dialect's answer echoing the last user message
+ *     ("mock: " + its text parts joined with "\n"):
+ *       .../chat/completions  a chat completion, streamed as SSE chunks,
+ *                             one per word, when the request has
+ *                             "stream": true;
+ *       .../v1/messages and   an Anthropic message: one text block,
+ *       ...:rawPredict        stop_reason "end_turn", the request's model;
+ *       .../responses         a Responses object: one message item with
+ *                             one output_text part, status "completed";
+ *       ...:generateContent   a Gemini response: one candidate, one text
+ *                             part, finishReason "STOP", modelVersion the
+ *                             model id of the path.
+ *     Usage counts bytes / 4, rounded up: input the system text and the
+ *     text of every message, output the answer.  Only chat completions
+ *     stream; "stream": true to the others gets a 400.
  *  5. Anything else: 404 with an OpenAI-style error body.
  *
  * A scripted response is an object with "status", "headers", "content_type",
  * "body" (a string is sent as is, any other JSON value compact),
- * "body_file" (relative to the script's directory), "echo" (rule 4),
+ * "body_file" (relative to the script's directory), "echo" (rule 4, in
+ * the dialect of the path, a chat completion for any other path),
  * "delay_ms", "chunk" and "chunk_delay_ms" (chunked transfer coding, one
  * write per chunk), "truncate_at" (promise the full Content-Length, send N
  * body bytes, close), "reset" (RST instead of a reply) and "hang" (never
@@ -84,7 +98,20 @@
 #define READ_SIZE	(64 * 1024)
 #define LINGER_MS	2000		/* reading after a closing reply */
 #define ACCEPT_BURST	64
-#define CHAT_SUFFIX	"/chat/completions"
+
+/* The dialects of rule 4, told apart by the end of the path. */
+enum dialect { D_NONE, D_CHAT, D_MESSAGES, D_RESPONSES, D_GEMINI };
+
+static const struct {
+	const char	*suffix;
+	enum dialect	 dialect;
+} endpoints[] = {
+	{ "/chat/completions", D_CHAT },
+	{ "/v1/messages", D_MESSAGES },
+	{ ":rawPredict", D_MESSAGES },		/* Claude on Vertex AI */
+	{ "/responses", D_RESPONSES },
+	{ ":generateContent", D_GEMINI },
+};
 
 enum state {
 	S_HEAD,		/* reading a request head */
@@ -990,6 +1017,254 @@ completion(unsigned long seq, jv req, struct buf *out, const char **ctype)
 	return 200;
 }
 
+/*
+ * Reads the text of a list of messages (borrowed): *total gets the bytes
+ * of every message's text, last the text of the last one whose role is
+ * "user".  content_key names a message's content ("content", or "parts"
+ * for Gemini); a plain string list stands for one user message.
+ */
+static void
+message_texts(jv list, const char *content_key, struct buf *last,
+    size_t *total)
+{
+	struct buf	 t;
+	jv		 m, role;
+	int		 k, n, user;
+
+	if (jv_get_kind(list) == JV_KIND_STRING) {
+		buf_free(last);
+		content_text(jv_copy(list), last);
+		*total += last->len;
+		return;
+	}
+	if (jv_get_kind(list) != JV_KIND_ARRAY)
+		return;
+	n = jv_array_length(jv_copy(list));
+	for (k = 0; k < n; k++) {
+		m = jv_array_get(jv_copy(list), k);
+		memset(&t, 0, sizeof(t));
+		content_text(peek(m, content_key), &t);
+		role = peek(m, "role");
+		user = jv_get_kind(role) == JV_KIND_STRING &&
+		    strcmp(jv_string_value(role), "user") == 0;
+		jv_free(role);
+		*total += t.len;
+		if (user) {
+			buf_free(last);
+			*last = t;
+		} else
+			buf_free(&t);
+		jv_free(m);
+	}
+}
+
+/* The model id in a Gemini path: .../models/ID:generateContent. */
+static jv
+path_model(const char *target)
+{
+	const char	*p, *e;
+	size_t		 plen = strcspn(target, "?");
+	char		*t;
+	jv		 v;
+
+	t = xrealloc(NULL, plen + 1);
+	memcpy(t, target, plen);
+	t[plen] = '\0';
+	e = strrchr(t, ':');
+	for (p = e; p != NULL && p > t && p[-1] != '/'; p--)
+		;
+	if (e == NULL || p == NULL || p == e) {
+		free(t);
+		return jv_string("mock");
+	}
+	v = jv_string_sized(p, (int)(e - p));
+	free(t);
+	return v;
+}
+
+/*
+ * The default answer of an Anthropic, Responses or Gemini endpoint to the
+ * request req (borrowed), target the request's path: fills out and
+ * returns the status.  See rule 4 at the top.
+ */
+static int
+dialect_reply(enum dialect d, unsigned long seq, const char *target, jv req,
+    struct buf *out)
+{
+	struct buf	 last = { NULL, 0, 0 }, sys = { NULL, 0, 0 };
+	struct buf	 text = { NULL, 0, 0 };
+	jv		 list, model, o, u, part, si;
+	size_t		 total = 0;
+	double		 in, outn;
+
+	if (jv_get_kind(req) != JV_KIND_OBJECT) {
+		error_body(out, "mockprov: the body is not a JSON object",
+		    "invalid_request_error", NULL);
+		return 400;
+	}
+	if (peek_true(req, "stream")) {
+		error_body(out, "mockprov: only chat completions stream",
+		    "invalid_request_error", NULL);
+		return 400;
+	}
+	switch (d) {
+	case D_MESSAGES:
+		list = peek(req, "messages");
+		content_text(peek(req, "system"), &sys);
+		message_texts(list, "content", &last, &total);
+		break;
+	case D_RESPONSES:
+		list = peek(req, "input");
+		content_text(peek(req, "instructions"), &sys);
+		message_texts(list, "content", &last, &total);
+		break;
+	default:
+		list = peek(req, "contents");
+		si = peek(req, "systemInstruction");
+		content_text(peek(si, "parts"), &sys);
+		jv_free(si);
+		message_texts(list, "parts", &last, &total);
+		break;
+	}
+	if (jv_get_kind(list) != JV_KIND_ARRAY &&
+	    !(d == D_RESPONSES && jv_get_kind(list) == JV_KIND_STRING)) {
+		jv_free(list);
+		buf_free(&sys);
+		buf_free(&last);
+		error_body(out, d == D_GEMINI ?
+		    "mockprov: \"contents\" is not an array" : d == D_MESSAGES ?
+		    "mockprov: \"messages\" is not an array" :
+		    "mockprov: \"input\" is not a string or an array",
+		    "invalid_request_error", NULL);
+		return 400;
+	}
+	jv_free(list);
+	total += sys.len;
+	buf_free(&sys);
+	buf_adds(&text, "mock: ");
+	buf_add(&text, last.p, last.len);
+	buf_free(&last);
+	in = (double)((total + 3) / 4);
+	outn = (double)((text.len + 3) / 4);
+
+	if (d == D_GEMINI)
+		model = path_model(target);
+	else if (jv_get_kind(model = peek(req, "model")) != JV_KIND_STRING) {
+		jv_free(model);
+		model = jv_string("mock");
+	}
+	part = jv_object();
+	if (d == D_MESSAGES) {
+		part = jv_object_set(part, jv_string("type"), jv_string("text"));
+		part = jv_object_set(part, jv_string("text"),
+		    jv_string_sized(text.p, (int)text.len));
+		u = jv_object();
+		u = jv_object_set(u, jv_string("input_tokens"), jv_number(in));
+		u = jv_object_set(u, jv_string("output_tokens"),
+		    jv_number(outn));
+		o = jv_object();
+		o = jv_object_set(o, jv_string("id"),
+		    jv_string_fmt("msg_mock_%lu", seq));
+		o = jv_object_set(o, jv_string("type"), jv_string("message"));
+		o = jv_object_set(o, jv_string("role"),
+		    jv_string("assistant"));
+		o = jv_object_set(o, jv_string("model"), model);
+		o = jv_object_set(o, jv_string("content"),
+		    jv_array_append(jv_array(), part));
+		o = jv_object_set(o, jv_string("stop_reason"),
+		    jv_string("end_turn"));
+		o = jv_object_set(o, jv_string("stop_sequence"), jv_null());
+		o = jv_object_set(o, jv_string("usage"), u);
+	} else if (d == D_RESPONSES) {
+		jv item;
+
+		part = jv_object_set(part, jv_string("type"),
+		    jv_string("output_text"));
+		part = jv_object_set(part, jv_string("text"),
+		    jv_string_sized(text.p, (int)text.len));
+		part = jv_object_set(part, jv_string("annotations"),
+		    jv_array());
+		item = jv_object();
+		item = jv_object_set(item, jv_string("type"),
+		    jv_string("message"));
+		item = jv_object_set(item, jv_string("id"),
+		    jv_string_fmt("msg_mock_%lu", seq));
+		item = jv_object_set(item, jv_string("status"),
+		    jv_string("completed"));
+		item = jv_object_set(item, jv_string("role"),
+		    jv_string("assistant"));
+		item = jv_object_set(item, jv_string("content"),
+		    jv_array_append(jv_array(), part));
+		u = jv_object();
+		u = jv_object_set(u, jv_string("input_tokens"), jv_number(in));
+		u = jv_object_set(u, jv_string("output_tokens"),
+		    jv_number(outn));
+		u = jv_object_set(u, jv_string("total_tokens"),
+		    jv_number(in + outn));
+		o = jv_object();
+		o = jv_object_set(o, jv_string("id"),
+		    jv_string_fmt("resp_mock_%lu", seq));
+		o = jv_object_set(o, jv_string("object"),
+		    jv_string("response"));
+		o = jv_object_set(o, jv_string("created_at"), jv_number(0));
+		o = jv_object_set(o, jv_string("status"),
+		    jv_string("completed"));
+		o = jv_object_set(o, jv_string("model"), model);
+		o = jv_object_set(o, jv_string("output"),
+		    jv_array_append(jv_array(), item));
+		o = jv_object_set(o, jv_string("usage"), u);
+	} else {
+		jv cand, content;
+
+		part = jv_object_set(part, jv_string("text"),
+		    jv_string_sized(text.p, (int)text.len));
+		content = jv_object();
+		content = jv_object_set(content, jv_string("role"),
+		    jv_string("model"));
+		content = jv_object_set(content, jv_string("parts"),
+		    jv_array_append(jv_array(), part));
+		cand = jv_object();
+		cand = jv_object_set(cand, jv_string("content"), content);
+		cand = jv_object_set(cand, jv_string("finishReason"),
+		    jv_string("STOP"));
+		cand = jv_object_set(cand, jv_string("index"), jv_number(0));
+		u = jv_object();
+		u = jv_object_set(u, jv_string("promptTokenCount"),
+		    jv_number(in));
+		u = jv_object_set(u, jv_string("candidatesTokenCount"),
+		    jv_number(outn));
+		u = jv_object_set(u, jv_string("totalTokenCount"),
+		    jv_number(in + outn));
+		o = jv_object();
+		o = jv_object_set(o, jv_string("candidates"),
+		    jv_array_append(jv_array(), cand));
+		o = jv_object_set(o, jv_string("usageMetadata"), u);
+		o = jv_object_set(o, jv_string("modelVersion"), model);
+		o = jv_object_set(o, jv_string("responseId"),
+		    jv_string_fmt("mock-%lu", seq));
+	}
+	buf_addjv(out, jv_dump_string(o, 0));
+	buf_free(&text);
+	return 200;
+}
+
+/* The dialect whose endpoint c's path ends in, for a POST. */
+static enum dialect
+path_dialect(struct conn *c)
+{
+	size_t	plen = strcspn(c->target, "?"), i, n;
+
+	if (strcmp(c->method, "POST") != 0)
+		return D_NONE;
+	for (i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+		n = strlen(endpoints[i].suffix);
+		if (plen >= n && strncmp(c->target + plen - n,
+		    endpoints[i].suffix, n) == 0)
+			return endpoints[i].dialect;
+	}
+	return D_NONE;
+}
+
 /* Writes LOGDIR/NNNNNN.json and a requests.log line; consumes parsed. */
 static void
 record(struct conn *c, unsigned long seq, jv parsed)
@@ -1089,9 +1364,10 @@ handle_request(struct conn *c)
 	struct buf	 b = { NULL, 0, 0 }, msg = { NULL, 0, 0 };
 	const char	*ctype = NULL;
 	unsigned long	 seq;
-	size_t		 plen, slen = sizeof(CHAT_SUFFIX) - 1;
+	size_t		 plen;
 	long		 delay = 0;
-	int		 status, health, chat;
+	int		 status, health;
+	enum dialect	 dial;
 	jv		 parsed;
 
 	seq = ++g.seq;
@@ -1106,8 +1382,7 @@ handle_request(struct conn *c)
 	health = (strcmp(c->method, "GET") == 0 ||
 	    strcmp(c->method, "HEAD") == 0) && plen == 7 &&
 	    strncmp(c->target, "/health", 7) == 0;
-	chat = strcmp(c->method, "POST") == 0 && plen >= slen &&
-	    strncmp(c->target + plen - slen, CHAT_SUFFIX, slen) == 0;
+	dial = path_dialect(c);
 	r = pick(c, health);
 
 	if (g.delay_max > 0)
@@ -1131,8 +1406,14 @@ handle_request(struct conn *c)
 		status = 200;
 		conn_emit(c, status, "text/plain", jv_null(), "ok", 2,
 		    0, 0, -1, CL_KEEP);
-	} else if (r != NULL || chat) {
-		status = completion(seq, parsed, &b, &ctype);
+	} else if (r != NULL || dial != D_NONE) {
+		if (dial == D_NONE || dial == D_CHAT)
+			status = completion(seq, parsed, &b, &ctype);
+		else {
+			status = dialect_reply(dial, seq, c->target, parsed,
+			    &b);
+			ctype = "application/json";
+		}
 		if (r != NULL) {
 			if (r->status)
 				status = r->status;

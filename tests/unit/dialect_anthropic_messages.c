@@ -43,6 +43,8 @@
 	"{" SONNET ",'compat':{'supportsLongCacheRetention':false}}"
 #define T_EMPTYSIG	"{" SONNET ",'compat':{'cacheControlFormat':'none'," \
 	"'allowEmptySignature':true}}"
+#define T_STRICT	"{" SONNET ",'compat':{'cacheControlFormat':" \
+	"'none','supportsStrictTools':true}}"
 #define T_FORCE		"{" SONNET ",'compat':{'cacheControlFormat':" \
 	"'none','forceAdaptiveThinking':true}}"
 #define T_NOREASON	"{" ANTHROPIC ",'model':'claude-3-5-haiku'," \
@@ -280,6 +282,20 @@ static const struct bcase bcases[] = {
 	  "'tools':[{'name':'now','input_schema':{'type':'object',"
 	  "'properties':{}}}],'tool_choice':{'type':'any'}}",
 	  NULL, NULL, NULL },
+	{ "strict tools dropped by default", T_SONNET,
+	  "{" HI ",'tools':[{'name':'now','parameters':{'type':'object'},"
+	  "'strict':true}],'max_tokens':256}", 0,
+	  "{'model':'claude-sonnet-4-5','max_tokens':256," HI_WIRE ","
+	  "'tools':[{'name':'now','input_schema':{'type':'object'}}]}",
+	  NULL, NULL, NULL },
+	{ "supportsStrictTools: strict kept", T_STRICT,
+	  "{" HI ",'tools':[{'name':'now','parameters':{'type':'object'},"
+	  "'strict':true},{'name':'later','parameters':{'type':'object'}}],"
+	  "'max_tokens':256}", 0,
+	  "{'model':'claude-sonnet-4-5','max_tokens':256," HI_WIRE ","
+	  "'tools':[{'name':'now','input_schema':{'type':'object'},"
+	  "'strict':true},{'name':'later','input_schema':{'type':"
+	  "'object'}}]}", NULL, NULL, NULL },
 	{ "tool_choice by name", T_SONNET,
 	  "{" HI "," WEATHER ",'tool_choice':{'name':'get'},'max_tokens':256}",
 	  0,
