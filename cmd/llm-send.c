@@ -117,6 +117,11 @@ parse_set(const char *arg)
 	if (eq == NULL || eq == arg)
 		return -1;
 	key = xstrndup(arg, (size_t)(eq - arg));
+	/* The model is -m's job: as a param it would only rename the id. */
+	if (strcmp(key, "model") == 0) {
+		free(key);
+		return -1;
+	}
 	v = jv_parse(eq + 1);
 	if (!jv_is_valid(v)) {
 		jv_free(v);
@@ -323,6 +328,21 @@ try_next(struct slot *s)
 		jv out;
 
 		s->last.retriable = s->transient;
+		/* Several candidates, all failed: say so, keep the last why. */
+		if (n > 1 && s->last.kind != RECORD_BAD_INPUT) {
+			struct buf msg;
+
+			buf_init(&msg, sizeof(s->last.message) - 1);
+			buf_printf(&msg, "all %d candidates failed; last, %s: ",
+			    n, json_peek_string(t, "ref"));
+			/* Cut to fit: the record's message has a ceiling. */
+			buf_append(&msg, s->last.message, strlen(
+			    s->last.message) < msg.max - msg.len ?
+			    strlen(s->last.message) : msg.max - msg.len);
+			memcpy(s->last.message, buf_cstr(&msg), msg.len + 1);
+			buf_release(&msg);
+			s->last.kind = RECORD_EXHAUSTED;
+		}
 		out = send_error(jv_copy(s->rec), provider, &s->last);
 		if (s->attempts > 0)
 			out = jv_object_set(out, jv_string("attempts"),
@@ -637,8 +657,8 @@ main(int argc, char *argv[])
 			break;
 		case 'o':
 			if (parse_set(optarg) == -1) {
-				tool_warn("-o: expected key=value, got '%s'",
-				    optarg);
+				tool_warn("-o: expected key=value (not "
+				    "model=, use -m), got '%s'", optarg);
 				return tool_finish(TOOL_EXIT_USAGE);
 			}
 			break;

@@ -883,8 +883,15 @@ thinking_config(jv canon, jv target)
 {
 	jv v = json_get(canon, "thinking_value"), map, tc = jv_object();
 	const char *level = json_peek_string(canon, "thinking");
-	int mapped, off = level != NULL && strcmp(level, "off") == 0;
+	int mapped, off = level != NULL && strcmp(level, "off") == 0, can;
 	long budget;
+
+	/* Models that cannot think refuse a thinkingConfig with a 400. */
+	if (json_peek_bool(target, "reasoning", &can) && !can) {
+		jv_free(v);
+		jv_free(tc);
+		return jv_invalid();
+	}
 
 	map = json_get(target, "thinking_map");
 	mapped = level != NULL && jv_get_kind(map) == JV_KIND_OBJECT &&

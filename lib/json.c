@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +333,198 @@ json_kind_name(jv_kind k)
 	default:
 		return "nothing";
 	}
+}
+
+/* json_syntax: recursive descent over the bytes, depth-bounded. */
+#define SYNTAX_DEPTH	512
+
+struct syn {
+	const char	*p, *start, *end;
+	const char	*why;
+	int		 depth;
+};
+
+static void
+syn_ws(struct syn *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
+	    *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static int
+syn_fail(struct syn *j, const char *why)
+{
+	j->why = why;
+	return 0;
+}
+
+static int
+syn_string(struct syn *j)
+{
+	int i;
+
+	j->p++;		/* the opening quote */
+	while (j->p < j->end) {
+		unsigned char c = (unsigned char)*j->p;
+
+		if (c == '"') {
+			j->p++;
+			return 1;
+		}
+		if (c < 0x20)
+			return syn_fail(j, "control character in a string");
+		if (c == '\\') {
+			if (++j->p >= j->end)
+				break;
+			if (*j->p == 'u') {
+				for (i = 1; i <= 4; i++)
+					if (j->p + i >= j->end ||
+					    !isxdigit((unsigned char)j->p[i]))
+						return syn_fail(j, "bad \\u "
+						    "escape");
+				j->p += 4;
+			} else if (strchr("\"\\/bfnrt", *j->p) == NULL ||
+			    *j->p == '\0')
+				return syn_fail(j, "bad escape");
+		}
+		j->p++;
+	}
+	return syn_fail(j, "unterminated string");
+}
+
+static int
+syn_digits(struct syn *j)
+{
+	const char *s = j->p;
+
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+		j->p++;
+	return j->p > s;
+}
+
+static int
+syn_number(struct syn *j)
+{
+	if (*j->p == '-')
+		j->p++;
+	if (j->p < j->end && *j->p == '0')
+		j->p++;
+	else if (!syn_digits(j))
+		return syn_fail(j, "bad number");
+	if (j->p < j->end && *j->p == '.') {
+		j->p++;
+		if (!syn_digits(j))
+			return syn_fail(j, "bad number");
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		if (!syn_digits(j))
+			return syn_fail(j, "bad number");
+	}
+	return 1;
+}
+
+static int
+syn_word(struct syn *j, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n) != 0)
+		return syn_fail(j, "invalid literal");
+	j->p += n;
+	return 1;
+}
+
+static int syn_value(struct syn *);
+
+static int
+syn_container(struct syn *j, char close)
+{
+	int first = 1;
+
+	if (++j->depth > SYNTAX_DEPTH)
+		return syn_fail(j, "nested too deep");
+	j->p++;
+	for (;;) {
+		syn_ws(j);
+		if (j->p >= j->end)
+			return syn_fail(j, "unfinished object or array");
+		if (*j->p == close && first) {
+			j->p++;
+			break;
+		}
+		if (close == '}') {
+			if (*j->p != '"')
+				return syn_fail(j, "expected a key");
+			if (!syn_string(j))
+				return 0;
+			syn_ws(j);
+			if (j->p >= j->end || *j->p != ':')
+				return syn_fail(j, "expected ':'");
+			j->p++;
+		}
+		if (!syn_value(j))
+			return 0;
+		syn_ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			first = 0;
+			continue;
+		}
+		if (j->p < j->end && *j->p == close) {
+			j->p++;
+			break;
+		}
+		return syn_fail(j, close == '}' ? "expected ',' or '}'" :
+		    "expected ',' or ']'");
+	}
+	j->depth--;
+	return 1;
+}
+
+static int
+syn_value(struct syn *j)
+{
+	syn_ws(j);
+	if (j->p >= j->end)
+		return syn_fail(j, "expected a value");
+	switch (*j->p) {
+	case '{':
+		return syn_container(j, '}');
+	case '[':
+		return syn_container(j, ']');
+	case '"':
+		return syn_string(j);
+	case 't':
+		return syn_word(j, "true");
+	case 'f':
+		return syn_word(j, "false");
+	case 'n':
+		return syn_word(j, "null");
+	default:
+		if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9'))
+			return syn_number(j);
+		return syn_fail(j, "expected a value");
+	}
+}
+
+int
+json_syntax(const char *s, size_t n, size_t *off, const char **why)
+{
+	struct syn j = { s, s, s + n, NULL, 0 };
+
+	if (syn_value(&j)) {
+		syn_ws(&j);
+		if (j.p == j.end)
+			return 1;
+		j.why = "more than one value";
+	}
+	*off = (size_t)(j.p - s);
+	*why = j.why;
+	return 0;
 }
 
 /*

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "errbuf.h"
+#include "json.h"
 #include "jsonl.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -117,6 +118,9 @@ jsonl_parse(const char *line, size_t len, jv *out, char *err)
 		return 0;
 	if (!utf8_valid(line, len, &bad))
 		return errbuf_set(err, "invalid UTF-8 at byte %zu", bad + 1);
+	if (!json_syntax(line, len, &bad, &msg))
+		return errbuf_set(err, "invalid JSON: %s at column %zu", msg,
+		    bad + 1);
 	v = jv_parse_sized(line, (int)len);
 	if (!jv_is_valid(v)) {
 		jv m = jv_invalid_get_msg(v);

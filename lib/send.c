@@ -69,8 +69,17 @@ send_prepare(jv rec, jv target, int stream, struct send_request *sr,
 		    jv_string_value(url) : json_peek_string(target, "url"));
 		jv_free(url);
 	}
-	/* params go in last, and stripParams wins over everything. */
-	params = json_get(sr->canon, "params");
+	/*
+	 * An alias's params are defaults under the fields the adapter set
+	 * from the record; the record's own params go in last; stripParams
+	 * wins over everything.
+	 */
+	params = json_get(target, "params");
+	if (jv_get_kind(params) == JV_KIND_OBJECT)
+		sr->body = json_merge(params, sr->body);
+	else
+		jv_free(params);
+	params = json_get(rec, "params");
 	if (jv_get_kind(params) == JV_KIND_OBJECT)
 		sr->body = json_merge(sr->body, params);
 	else

@@ -152,10 +152,15 @@ value_resolve(const char *expr, struct secmem *out, char *err)
 			errbuf_set(err, "no configured key '%s'", expr + 7);
 			return 1;
 		}
-		/* The configured text is taken literally, as pi does. */
-		r = secmem_append(out, inner, strlen(inner)) == -1 ?
+		/*
+		 * The configured text, with its variables interpolated as
+		 * any apiKey's ("lit-${TOK}").  It was not a command or a
+		 * keyfile entry, or the record would name that instead.
+		 */
+		r = strncmp(inner, "config:", 7) == 0 ?
+		    (secmem_append(out, inner, strlen(inner)) == -1 ?
 		    errbuf_set(err, "value is longer than %u bytes",
-		    VALUE_MAX) : 0;
+		    VALUE_MAX) : 0) : interpolate(inner, out, err);
 		sodium_memzero(inner, strlen(inner));
 		free(inner);
 		return r;
