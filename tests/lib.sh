@@ -18,6 +18,7 @@
 PATH=$(pwd)/bin:$PATH
 export PATH
 FIX=${LLM_FIXTURES:-../shared/fixtures}
+export FIX
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/llm-test.XXXXXX") || exit 1
 HOME=$T/home
@@ -100,7 +101,11 @@ mock_start() {
 	[ -n "$MOCK_PORT" ]
 }
 mock_requests() {
-	ls "$MOCK_LOG" | grep -c '^[0-9]*\.json$'
+	_c=0
+	for _f in "$MOCK_LOG"/[0-9]*.json; do
+		[ -e "$_f" ] && _c=$((_c + 1))
+	done
+	echo "$_c"
 }
 mock_request() {
 	printf '%s/%06d.json\n' "$MOCK_LOG" "$1"
