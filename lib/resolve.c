@@ -151,6 +151,7 @@ add_query(char *url, jv query)
 		jv_free(k);
 		jv_free(v);
 	}
+	jv_free(query);
 	return url;
 }
 

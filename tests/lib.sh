@@ -19,6 +19,11 @@ PATH=$(pwd)/bin:$PATH
 export PATH
 FIX=${LLM_FIXTURES:-../shared/fixtures}
 export FIX
+# Set when the tools were built with sanitizers, whose memory overhead
+# makes peak-RSS checks meaningless.
+SANITIZED=
+grep -q fsanitize obj/.flags 2>/dev/null && SANITIZED=1
+export SANITIZED
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/llm-test.XXXXXX") || exit 1
 HOME=$T/home
