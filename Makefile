@@ -9,7 +9,7 @@ LIBSRC = $(sort $(wildcard lib/*.c))
 LIBOBJ = $(LIBSRC:%.c=obj/%.o) obj/catalog_data.o
 LIB = obj/libllm.a
 GENSRC = tools/catalog-gen.c lib/schema.c lib/json.c lib/fsutil.c \
-	lib/errbuf.c lib/xalloc.c lib/buf.c
+	lib/errbuf.c lib/xalloc.c lib/buf.c lib/utf8.c
 
 UNITSRC = $(sort $(wildcard tests/unit/*.c))
 UNITBIN = $(UNITSRC:tests/unit/%.c=obj/tests/%)

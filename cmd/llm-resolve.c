@@ -183,6 +183,7 @@ main(int argc, char *argv[])
 	if (catalog_open(&cat, err) == -1)
 		tool_die(TOOL_EXIT_USAGE, "%s", err);
 	if (config_load(&cfg, err) == -1) {
+		config_release(&cfg);
 		catalog_release(&cat);
 		tool_die(TOOL_EXIT_USAGE, "%s", err);
 	}
@@ -201,10 +202,15 @@ main(int argc, char *argv[])
 		tool_warn("-F: %s", err);
 		goto cleanup;
 	}
-	if (provider && catalog_find(&cat, provider) < 0 &&
-	    !jv_is_valid(provider_get(&r.ps, provider))) {
-		tool_warn("-p: unknown provider '%s'", provider);
-		goto cleanup;
+	if (provider) {
+		jv p = provider_get(&r.ps, provider);
+		int known = jv_is_valid(p);
+
+		jv_free(p);
+		if (!known) {
+			tool_warn("-p: unknown provider '%s'", provider);
+			goto cleanup;
+		}
 	}
 	if (lflag) {
 		list(&r, provider);

@@ -37,7 +37,8 @@ struct config {
 /*
  * Loads the configuration.  A missing default file is no configuration; a
  * missing file named in LLM_CONFIG, a syntax error or a schema violation is
- * an error: -1 with `file: line N: what is wrong` in err.
+ * an error: -1 with `file: line N: what is wrong` in err.  Either way cfg
+ * must be given to config_release afterwards.
  */
 int	config_load(struct config *cfg, char *err);
 

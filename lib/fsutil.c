@@ -21,7 +21,8 @@ fsutil_read_file(const char *path, size_t max, char **data, size_t *len,
 	ssize_t n;
 	int fd, e;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* Non-blocking open: a FIFO or a tty must not hang the tool. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return errbuf_errno(err, "open '%s'", path);
 	if (fstat(fd, &st) == -1) {
 		e = errno;
@@ -33,6 +34,11 @@ fsutil_read_file(const char *path, size_t max, char **data, size_t *len,
 		close(fd);
 		errno = EISDIR;
 		return errbuf_errno(err, "read '%s'", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return errbuf_set(err, "'%s' is not a regular file", path);
 	}
 	if (S_ISREG(st.st_mode) && (size_t)st.st_size > max) {
 		close(fd);
@@ -101,7 +107,15 @@ fsutil_write_atomic(const char *path, const void *data, size_t n, int mode,
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
+	if (fsync(fd) == -1) {
+		int e = errno;
+
+		close(fd);
+		fd = -1;
+		errno = e;
+		goto fail;
+	}
+	if (close(fd) == -1) {
 		fd = -1;
 		goto fail;
 	}

@@ -160,6 +160,9 @@ http_post(struct http *h, const char *url, struct curl_slist *headers,
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 	/* Auth headers must never follow a redirect to another host. */
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	/* A target from a record must not read files (file://) or worse. */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
 	if (h->timeout_ms > 0)

@@ -40,16 +40,19 @@ open_next(struct input *in, char *err)
 	if (strcmp(f, "-") == 0) {
 		fd = STDIN_FILENO;
 		in->name = "standard input";
-		if (in->nonblock && (fl = fcntl(fd, F_GETFL)) != -1)
-			fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	} else if ((fd = open(f, O_RDONLY | O_CLOEXEC)) == -1)
 		return errbuf_errno(err, "open '%s'", f);
-	else {
+	else
 		in->name = f;
-		/* After a blocking open: a FIFO waits for its writer first. */
-		if (in->nonblock && (fl = fcntl(fd, F_GETFL)) != -1)
-			fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	}
+	/*
+	 * After a blocking open (a FIFO waits for its writer first).  The
+	 * flags of a shared descriptor (stdin, a terminal) are put back when
+	 * the input is closed.
+	 */
+	in->oldflags = -1;
+	if (in->nonblock && (fl = fcntl(fd, F_GETFL)) != -1 &&
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != -1)
+		in->oldflags = fl;
 	in->fd = fd;
 	/* -T takes the whole input as one line, however long it is. */
 	jsonl_reader_init(&in->rd, fd, JSONL_MAX_DEFAULT);
@@ -60,7 +63,9 @@ static void
 close_current(struct input *in)
 {
 	in->base += in->rd.lineno;
-	if (in->fd > STDIN_FILENO)
+	if (in->oldflags != -1)
+		fcntl(in->fd, F_SETFL, in->oldflags);
+	if (in->fd != STDIN_FILENO)
 		close(in->fd);
 	in->fd = -1;
 	jsonl_reader_release(&in->rd);

@@ -41,6 +41,7 @@ struct input {
 	const char		*name;		/* current file, for messages */
 	enum input_mode		 mode;
 	int			 nonblock;
+	int			 oldflags;	/* fd's flags before, to restore */
 	unsigned long		 base;		/* lines of earlier files */
 	struct jsonl_reader	 rd;
 	struct buf		 all;		/* -T: the whole input */

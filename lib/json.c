@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "errbuf.h"
+#include "utf8.h"
 
 #include "json.h"
 #include "xalloc.h"
@@ -336,7 +337,7 @@ json_kind_name(jv_kind k)
 }
 
 /* json_syntax: recursive descent over the bytes, depth-bounded. */
-#define SYNTAX_DEPTH	512
+#define SYNTAX_DEPTH	256	/* libjq 1.6 refuses deeper */
 
 struct syn {
 	const char	*p, *start, *end;
@@ -524,6 +525,37 @@ json_syntax(const char *s, size_t n, size_t *off, const char **why)
 	}
 	*off = (size_t)(j.p - s);
 	*why = j.why;
+	return 0;
+}
+
+int
+json_parse_checked(const char *s, size_t n, jv *out, char *err)
+{
+	const char *why;
+	size_t off;
+	jv v;
+
+	if (!utf8_valid(s, n, &off))
+		return errbuf_set(err, "invalid UTF-8 at byte %zu", off + 1);
+	if (!json_syntax(s, n, &off, &why))
+		return errbuf_set(err, "invalid JSON: %s at column %zu", why,
+		    off + 1);
+	v = jv_parse_sized(s, (int)n);
+	if (!jv_is_valid(v)) {
+		/* What jq still refuses (its own limits): its words, cut. */
+		jv m = jv_invalid_get_msg(v);
+		const char *msg = jv_get_kind(m) == JV_KIND_STRING ?
+		    jv_string_value(m) : "refused by the parser";
+		const char *cut = strstr(msg, " at line ");
+
+		if (cut == NULL)
+			cut = strstr(msg, " (while parsing");
+		errbuf_set(err, "invalid JSON: %.*s",
+		    cut ? (int)(cut - msg) : (int)strlen(msg), msg);
+		jv_free(m);
+		return -1;
+	}
+	*out = v;
 	return 0;
 }
 

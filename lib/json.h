@@ -83,6 +83,13 @@ const char *json_kind_name(jv_kind k);
 int	json_syntax(const char *s, size_t n, size_t *off, const char **why);
 
 /*
+ * Parses untrusted JSON text: checks UTF-8 and syntax (json_syntax) before
+ * libjq sees it.  Returns 0 with a new value in *out, or -1 with a reason
+ * in err that never quotes the text.
+ */
+int	json_parse_checked(const char *s, size_t n, jv *out, char *err);
+
+/*
  * Finds where a value sits in JSON source text, for messages of the form
  * `file: line N: ...`.  path is a list of npath object keys (array
  * positions written as decimal strings); returns the 1-based line of the

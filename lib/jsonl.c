@@ -41,10 +41,11 @@ take(struct jsonl_reader *r, size_t n, size_t skip, const char **line,
 		r->skipping = 0;
 		return JSONL_TOOLONG;
 	}
-	if (n > r->max)
-		return JSONL_TOOLONG;
+	/* The limit is on the line, not on its line end. */
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
+	if (n > r->max)
+		return JSONL_TOOLONG;
 	*line = p;
 	*len = n;
 	return JSONL_LINE;
@@ -72,7 +73,7 @@ jsonl_reader_next(struct jsonl_reader *r, const char **line, size_t *len)
 		 * No complete line buffered.  Past the ceiling, drop what we
 		 * hold and remember to report the line when its end comes.
 		 */
-		if (r->end - r->start > r->max) {
+		if (r->end - r->start > r->max + 1) {	/* +1: a CR */
 			r->skipping = 1;
 			r->start = r->end = 0;
 		}
@@ -106,9 +107,7 @@ jsonl_reader_next(struct jsonl_reader *r, const char **line, size_t *len)
 int
 jsonl_parse(const char *line, size_t len, jv *out, char *err)
 {
-	size_t i, bad;
-	unsigned long col;
-	const char *msg, *cut;
+	size_t i;
 	jv v;
 
 	for (i = 0; i < len; i++)
@@ -116,34 +115,8 @@ jsonl_parse(const char *line, size_t len, jv *out, char *err)
 			break;
 	if (i == len)
 		return 0;
-	if (!utf8_valid(line, len, &bad))
-		return errbuf_set(err, "invalid UTF-8 at byte %zu", bad + 1);
-	if (!json_syntax(line, len, &bad, &msg))
-		return errbuf_set(err, "invalid JSON: %s at column %zu", msg,
-		    bad + 1);
-	v = jv_parse_sized(line, (int)len);
-	if (!jv_is_valid(v)) {
-		jv m = jv_invalid_get_msg(v);
-
-		msg = jv_get_kind(m) == JV_KIND_STRING ?
-		    jv_string_value(m) : "unknown error";
-		/*
-		 * jq says "<what> at line 1, column N (while parsing
-		 * '<the whole input>')": keep what and the column, never the
-		 * input, and no "line 1" that would contradict ours.
-		 */
-		cut = strstr(msg, " at line ");
-		if (cut && sscanf(cut, " at line %*u, column %lu", &col) == 1)
-			errbuf_set(err, "invalid JSON: %.*s at column %lu",
-			    (int)(cut - msg), msg, col);
-		else {
-			cut = strstr(msg, " (while parsing");
-			errbuf_set(err, "invalid JSON: %.*s",
-			    cut ? (int)(cut - msg) : (int)strlen(msg), msg);
-		}
-		jv_free(m);
+	if (json_parse_checked(line, len, &v, err) == -1)
 		return -1;
-	}
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		errbuf_set(err, "not a JSON object");
 		jv_free(v);

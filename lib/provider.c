@@ -8,6 +8,8 @@
 #include "provider.h"
 #include "xalloc.h"
 
+#define PROVIDER_CACHE_MAX	1024
+
 /* Fields that merge key by key instead of being replaced. */
 static const char *const merged_fields[] = {
 	"headers", "compat", "limits", "query", "endpoints", NULL
@@ -20,6 +22,7 @@ provider_set_init(struct provider_set *set, struct catalog *cat,
 	set->cat = cat;
 	set->cfg = cfg;
 	set->cache = jv_object();
+	set->ncache = 0;
 	set->names = jv_invalid();
 }
 
@@ -93,7 +96,15 @@ apply_layer(struct provider_set *set, jv p, jv cp, size_t file,
 		jv v = jv_object_iter_value(cp, it);
 		const char *ks = jv_string_value(k);
 		const char *path[] = { "providers", name, ks, NULL };
-		char *where = config_where(set->cfg, file, path, 3);
+		char *where;
+
+		/* "_origin" and the like are ours: a file may not forge them. */
+		if (ks[0] == '_') {
+			jv_free(k);
+			jv_free(v);
+			continue;
+		}
+		where = config_where(set->cfg, file, path, 3);
 
 		if (strcmp(ks, "models") == 0) {
 			jv models = json_get(p, "models");
@@ -236,7 +247,15 @@ provider_get(struct provider_set *set, const char *name)
 		}
 		free(ev);
 	}
-	/* Unknown names are cached too (as null): lookups repeat a lot. */
+	/*
+	 * Unknown names are cached too (as null): lookups repeat a lot.  A
+	 * stream of made-up names must not grow it without bound.
+	 */
+	if (++set->ncache > PROVIDER_CACHE_MAX) {
+		jv_free(set->cache);
+		set->cache = jv_object();
+		set->ncache = 1;
+	}
 	set->cache = jv_object_set(set->cache, jv_string(name), jv_copy(p));
 	return jv_get_kind(p) == JV_KIND_OBJECT ? p : (jv_free(p),
 	    jv_invalid());
@@ -357,6 +376,7 @@ apply_override(jv m, jv ov)
 			v = json_merge(json_get(m, ks), v);
 		m = jv_object_set(m, k, v);
 	}
+	jv_free(ov);
 	return m;
 }
 

@@ -27,6 +27,7 @@ struct provider_set {
 	struct catalog	*cat;
 	struct config	*cfg;
 	jv		 cache;		/* name -> effective provider */
+	int		 ncache;
 	jv		 names;		/* all provider names, in order */
 };
 

@@ -77,15 +77,23 @@ record_bad_input(unsigned long lineno, const char *message)
 int
 record_is_response(jv rec)
 {
-	jv_kind t = json_peek_kind(rec, "text");
 	const char *type = json_peek_string(rec, "type");
+	jv_kind t = json_peek_kind(rec, "text");
 
 	if (json_peek_kind(rec, "error") != JV_KIND_INVALID)
 		return 0;
-	if (type && (strcmp(type, "end") == 0 || strcmp(type, "start") == 0 ||
-	    strcmp(type, "text") == 0 || strcmp(type, "reasoning") == 0 ||
-	    strcmp(type, "tool_call") == 0))
-		return 1;	/* a stream event, never a request */
+	/* A prompt or messages make a request, whatever else it holds. */
+	if (json_peek_kind(rec, "prompt") != JV_KIND_INVALID ||
+	    json_peek_kind(rec, "messages") != JV_KIND_INVALID)
+		return 0;
+	/* Stream events carry what their type says they carry. */
+	if (type && (strcmp(type, "text") == 0 ||
+	    strcmp(type, "reasoning") == 0))
+		return json_peek_kind(rec, "delta") == JV_KIND_STRING;
+	if (type && strcmp(type, "tool_call") == 0)
+		return json_peek_kind(rec, "index") == JV_KIND_NUMBER;
+	if (type && strcmp(type, "start") == 0)
+		return json_peek_kind(rec, "model") == JV_KIND_STRING;
 	return (t == JV_KIND_STRING || t == JV_KIND_NULL) &&
 	    json_peek_kind(rec, "stop_reason") != JV_KIND_INVALID;
 }

@@ -54,8 +54,11 @@ jv	record_error(jv req, enum record_kind kind, int status,
 jv	record_bad_input(unsigned long lineno, const char *message);
 
 /*
- * Whether rec already holds an answer (a response or an end event) and so
- * passes through a sending stage untouched.
+ * Whether rec already holds an answer and so passes through a sending
+ * stage untouched: a response (text and stop_reason, as an end event has
+ * too) or another stream event with its own fields (a text or reasoning
+ * delta, a tool_call index, a start with its model).  A record with a
+ * prompt or messages is always a request.
  */
 int	record_is_response(jv rec);
 

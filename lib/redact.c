@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "redact.h"
 #include "xalloc.h"
@@ -70,6 +71,17 @@ find(char *s, const char *p, size_t n)
 	return NULL;
 }
 
+static char *
+find_nocase(char *s, const char *p)
+{
+	size_t n = strlen(p);
+
+	for (; *s; s++)
+		if (strncasecmp(s, p, n) == 0)
+			return s;
+	return NULL;
+}
+
 /* Characters a token or query value is made of. */
 static size_t
 token_len(const char *s)
@@ -86,29 +98,36 @@ int
 redact_text(char *s, size_t cap)
 {
 	static const char *const prefixes[] = {
-		"Bearer ", "bearer ", "key=", "api_key=", "api-key: ",
-		"x-api-key: ", NULL
+		"bearer ", "key=", "api_key=", "api-key: ", "x-api-key: ",
+		"x-goog-api-key: ", NULL
 	};
 	const char *const *pre;
 	char *hit;
-	size_t i, n;
+	size_t i, n, at, m = strlen(MARK);
 	int count = 0;
 
 	for (i = 0; i < nsecrets; i++)
-		while ((hit = find(s, secrets[i].p, secrets[i].n)) != NULL) {
-			replace(s, cap, (size_t)(hit - s), secrets[i].n);
-			count++;
+		for (at = 0; (hit = find(s + at, secrets[i].p,
+		    secrets[i].n)) != NULL; count++) {
+			at = (size_t)(hit - s);
+			replace(s, cap, at, secrets[i].n);
+			/* Go on after the mark: a secret may be part of it. */
+			at += m;
+			if (at >= strlen(s))
+				break;
 		}
 	for (pre = prefixes; *pre; pre++)
-		for (hit = s; (hit = strstr(hit, *pre)) != NULL; ) {
-			hit += strlen(*pre);
-			n = token_len(hit);
-			if (n > 0 && strncmp(hit, MARK, strlen(MARK)) != 0) {
-				replace(s, cap, (size_t)(hit - s), n);
+		for (at = 0; (hit = find_nocase(s + at, *pre)) != NULL; ) {
+			at = (size_t)(hit - s) + strlen(*pre);
+			n = token_len(s + at);
+			if (n > 0 && strncmp(s + at, MARK, m) != 0) {
+				replace(s, cap, at, n);
 				count++;
-			}
-			hit += strlen(MARK) <= strlen(hit) ? strlen(MARK) :
-			    strlen(hit);
+				at += m;
+			} else
+				at += n;
+			if (at >= strlen(s))
+				break;
 		}
 	return count;
 }

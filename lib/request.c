@@ -418,7 +418,11 @@ arguments(jv a, jv *out, char *err)
 		*out = jv_object();
 		return 0;
 	}
-	v = jv_parse(jv_string_value(a));
+	if (json_parse_checked(jv_string_value(a),
+	    (size_t)jv_string_length_bytes(jv_copy(a)), &v, err) == -1) {
+		jv_free(a);
+		return errbuf_prefix(err, "arguments are not a JSON object");
+	}
 	jv_free(a);
 	if (!is_kind(v, JV_KIND_OBJECT)) {
 		jv_free(v);

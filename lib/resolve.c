@@ -17,6 +17,7 @@
 
 #define ALIAS_DEPTH	8	/* aliases naming aliases, at most */
 #define SUGGEST_MAX	3
+#define RESOLVE_CACHE_MAX 4096	/* targets and failures kept */
 
 void
 resolver_init(struct resolver *r, struct catalog *cat, struct config *cfg)
@@ -25,6 +26,7 @@ resolver_init(struct resolver *r, struct catalog *cat, struct config *cfg)
 	provider_set_init(&r->ps, cat, cfg);
 	r->cfg = cfg;
 	r->targets = jv_object();
+	r->failures = jv_object();
 	r->extra = jv_array();
 	r->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 }
@@ -34,8 +36,9 @@ resolver_release(struct resolver *r)
 {
 	provider_set_release(&r->ps);
 	jv_free(r->targets);
+	jv_free(r->failures);
 	jv_free(r->extra);
-	r->targets = r->extra = jv_invalid();
+	r->targets = r->failures = r->extra = jv_invalid();
 }
 
 void
@@ -290,6 +293,56 @@ set(jv o, const char *k, jv v)
 	return jv_object_set(o, jv_string(k), v);
 }
 
+/*
+ * Header values as a target may show them: expressions with variables,
+ * commands, keyfile entries and the catalog's own literals as they are;
+ * any other literal from a configuration file (a token someone pasted
+ * in) as a "config:NAME/header/H" reference the sender looks up again.
+ */
+static jv
+safe_headers(struct resolver *r, const char *pname, jv m, jv hs)
+{
+	int ci = catalog_find(r->ps.cat, pname), it;
+	jv cat = ci >= 0 ? catalog_provider(r->ps.cat, (size_t)ci) :
+	    jv_invalid(), ch = json_get(cat, "headers"), out = jv_object();
+	jv mo = json_get(m, "_origin"), mh = jv_invalid();
+	const char *how = json_peek_string(mo, "model");
+
+	/* A catalog model's own headers (not a configured model's). */
+	if (how == NULL || strcmp(how, "catalog") == 0 ||
+	    strncmp(how, "family ", 7) == 0 ||
+	    strncmp(how, "provider defaults", 17) == 0)
+		mh = json_get(m, "headers");
+	jv_free(mo);
+
+	for (it = jv_object_iter(hs); jv_object_iter_valid(hs, it);
+	    it = jv_object_iter_next(hs, it)) {
+		jv k = jv_object_iter_key(hs, it);
+		jv v = jv_object_iter_value(hs, it);
+		const char *s = jv_get_kind(v) == JV_KIND_STRING ?
+		    jv_string_value(v) : "";
+		const char *c = json_peek_string(ch, jv_string_value(k));
+		const char *cm = json_peek_string(mh, jv_string_value(k));
+
+		if (!names_source(s) && strchr(s, '$') == NULL &&
+		    (c == NULL || strcmp(c, s) != 0) &&
+		    (cm == NULL || strcmp(cm, s) != 0)) {
+			char *ref = xasprintf("config:%s/header/%s", pname,
+			    jv_string_value(k));
+
+			jv_free(v);
+			v = jv_string(ref);
+			free(ref);
+		}
+		out = jv_object_set(out, k, v);
+	}
+	jv_free(mh);
+	jv_free(ch);
+	jv_free(cat);
+	jv_free(hs);
+	return out;
+}
+
 /* Builds the target of model m (borrowed) of provider p (borrowed). */
 static jv
 build_target(struct resolver *r, const char *pname, jv p, jv m, char *err)
@@ -361,14 +414,25 @@ build_target(struct resolver *r, const char *pname, jv p, jv m, char *err)
 	t = set(t, "model", jv_string(id));
 	t = set(t, "auth", set(set(jv_object(), "scheme", jv_string(scheme)),
 	    "keys", jv_copy(keys)));
-	t = set(t, "headers", merged(json_get(p, "headers"),
-	    json_get(m, "headers")));
+	t = set(t, "headers", safe_headers(r, pname, m, merged(json_get(p,
+	    "headers"), json_get(m, "headers"))));
 	t = set(t, "compat", merged(json_get(p, "compat"),
 	    json_get(m, "compat")));
 	limits = merged(json_get(p, "limits"), json_get(m, "limits"));
 	limits = merged(limits, json_get(r->cfg->limits, pname));
 	limits = merged(limits, json_get(r->cfg->limits, ref));
 	t = set(t, "limits", limits);
+	/*
+	 * The provider's own limits apply per key across its models (40
+	 * requests a minute per NVIDIA key); the senders tell them from a
+	 * model's (policy.h).
+	 */
+	limits = merged(json_get(p, "limits"), json_get(r->cfg->limits,
+	    pname));
+	if (jv_object_length(jv_copy(limits)) > 0)
+		t = set(t, "provider_limits", limits);
+	else
+		jv_free(limits);
 	{
 		jv c = json_get(m, "cost");
 
@@ -469,9 +533,19 @@ concrete(struct resolver *r, const char *pname, const char *id, char *err)
 	t = build_target(r, pname, p, m, err);
 	jv_free(p);
 	jv_free(m);
-	if (jv_is_valid(t))
+	if (jv_is_valid(t)) {
+		/*
+		 * Any-model providers take any id a record names: keep the
+		 * cache bounded by starting afresh when it is full.
+		 */
+		if (++r->ntargets > RESOLVE_CACHE_MAX) {
+			jv_free(r->targets);
+			r->targets = jv_object();
+			r->ntargets = 1;
+		}
 		r->targets = jv_object_set(r->targets, jv_string(ref),
 		    jv_copy(t));
+	}
 	free(ref);
 	return t;
 }
@@ -951,10 +1025,28 @@ resolve_request(struct resolver *r, jv req, const char *default_model,
 	}
 	r->failed[0] = '\0';
 	if (expand(r, ref, &list, &how, 0, err) == -1) {
-		sug = strncmp(err, "unknown ", 8) == 0 ? suggest(r,
-		    r->failed[0] ? r->failed : ref) : xstrdup("");
-		msg = xasprintf("%s%s", err, sug);
-		free(sug);
+		/*
+		 * Suggestions scan the whole catalog: remember the message
+		 * per reference, so a file full of one typo stays fast.
+		 */
+		jv known = jv_object_get(jv_copy(r->failures), jv_string(ref));
+
+		if (jv_get_kind(known) == JV_KIND_STRING)
+			msg = xstrdup(jv_string_value(known));
+		else {
+			sug = strncmp(err, "unknown ", 8) == 0 ? suggest(r,
+			    r->failed[0] ? r->failed : ref) : xstrdup("");
+			msg = xasprintf("%s%s", err, sug);
+			free(sug);
+			if (++r->nfailures > RESOLVE_CACHE_MAX) {
+				jv_free(r->failures);
+				r->failures = jv_object();
+				r->nfailures = 1;
+			}
+			r->failures = jv_object_set(r->failures,
+			    jv_string(ref), jv_string(msg));
+		}
+		jv_free(known);
 		jv_free(list);
 		jv_free(how);
 		jv_free(out);
@@ -981,8 +1073,11 @@ resolve_request(struct resolver *r, jv req, const char *default_model,
 	    text_bytes(json_get(req, "messages")) +
 	    text_bytes(json_get(req, "tools"));
 	need = need / 4 + 1;
+	/* In double: an untrusted 1e300 must not overflow a conversion. */
 	if (json_peek_number(req, "max_tokens", &mt) && mt > 0)
-		need += (size_t)mt;
+		mt += (double)need;
+	else
+		mt = (double)need;
 	skipped = jv_array();
 	n = jv_array_length(jv_copy(list));
 	for (i = 0; i < n; i++) {
@@ -999,7 +1094,7 @@ resolve_request(struct resolver *r, jv req, const char *default_model,
 			jv_free(o);
 		}
 		if (!dup && json_peek_number(t, "context_window", &cw) &&
-		    cw < (double)need) {
+		    cw < mt) {
 			skipped = jv_array_append(skipped, jv_string(tref));
 			dup = 1;
 		}
@@ -1010,8 +1105,8 @@ resolve_request(struct resolver *r, jv req, const char *default_model,
 	}
 	jv_free(list);
 	if (jv_array_length(jv_copy(out)) == 0) {
-		msg = xasprintf("the request (about %zu tokens) is larger than "
-		    "the context window of every candidate", need);
+		msg = xasprintf("the request (about %.0f tokens) is larger than "
+		    "the context window of every candidate", mt);
 		jv_free(out);
 		jv_free(how);
 		jv_free(skipped);
@@ -1132,14 +1227,28 @@ resolve_list(struct resolver *r, const char *provider)
 char *
 resolver_config_key(struct resolver *r, const char *ref)
 {
-	const char *hash = strchr(ref, '#');
-	char *name = hash ? xstrndup(ref, (size_t)(hash - ref)) :
-	    xstrdup(ref), *out = NULL;
-	jv p = provider_get(&r->ps, name), k;
+	const char *hdr = strstr(ref, "/header/");
+	const char *hash = hdr ? NULL : strrchr(ref, '#');
+	char *name, *out = NULL, *end;
+	long nth = 0;
+	jv p, k = jv_invalid();
 
-	if (hash)
-		k = jv_array_get(json_get(p, "apiKeys"), atoi(hash + 1) - 1);
-	else
+	if (hash) {
+		nth = strtol(hash + 1, &end, 10);
+		if (*end != '\0' || nth < 1 || nth > 1000)
+			return NULL;
+	}
+	name = xstrndup(ref, hdr ? (size_t)(hdr - ref) :
+	    hash ? (size_t)(hash - ref) : strlen(ref));
+	p = provider_get(&r->ps, name);
+	if (hdr) {
+		jv hs = json_get(p, "headers");
+
+		k = json_get(hs, hdr + 8);
+		jv_free(hs);
+	} else if (hash && json_peek_kind(p, "apiKeys") == JV_KIND_ARRAY)
+		k = jv_array_get(json_get(p, "apiKeys"), (int)nth - 1);
+	else if (!hash)
 		k = json_get(p, "apiKey");
 	if (jv_get_kind(k) == JV_KIND_STRING)
 		out = xstrdup(jv_string_value(k));

@@ -28,6 +28,9 @@ struct resolver {
 	struct provider_set	 ps;
 	struct config		*cfg;
 	jv			 targets;	/* concrete ref -> target */
+	int			 ntargets;
+	jv			 failures;	/* ref -> message, memoized */
+	int			 nfailures;
 	jv			 extra;		/* -F refs, appended */
 	uint64_t		 rng;
 	int			 explain;

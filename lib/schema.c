@@ -437,10 +437,10 @@ check_providers(jv root, int strict, struct schema_where *w, char *err)
 		jv p = jv_object_iter_value(ps, it);
 
 		push(w, jv_string_value(k));
-		if (strchr(jv_string_value(k), '/') != NULL ||
+		if (strpbrk(jv_string_value(k), "/#") != NULL ||
 		    jv_string_length_bytes(jv_copy(k)) == 0)
 			r = errbuf_set(err, "a provider name must be non-empty "
-			    "and hold no '/'");
+			    "and hold no '/' or '#'");
 		else if ((r = check_provider(p, strict, w, err)) == 0)
 			pop(w);
 		jv_free(k);

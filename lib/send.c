@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "buf.h"
 #include "classify.h"
 #include "errbuf.h"
@@ -304,10 +306,28 @@ send_dry_run(struct send_request *sr)
 		const char *s = jv_get_kind(v) == JV_KIND_STRING ?
 		    jv_string_value(v) : "";
 
-		/* Show only literal values; anything resolved may be secret. */
-		h = jv_object_set(h, k, strchr(s, '$') || s[0] == '!' ||
-		    strncmp(s, "keyfile:", 8) == 0 ? jv_string("<redacted>") :
-		    jv_copy(v));
+		/*
+		 * Show only literal values; anything resolved may be secret.
+		 * A configured literal (config:) is looked up, nothing run,
+		 * and scrubbed of what looks like a token.
+		 */
+		if (strncmp(s, "config:", 7) == 0) {
+			char *lit = value_config_lookup ?
+			    value_config_lookup(s + 7) : NULL;
+			char shown[512];
+
+			snprintf(shown, sizeof(shown), "%s", lit ? lit : "");
+			redact_text(shown, sizeof(shown));
+			h = jv_object_set(h, k, jv_string(lit && !strchr(lit,
+			    '$') ? shown : "<redacted>"));
+			if (lit) {
+				sodium_memzero(lit, strlen(lit));
+				free(lit);
+			}
+		} else
+			h = jv_object_set(h, k, strchr(s, '$') ||
+			    s[0] == '!' || strncmp(s, "keyfile:", 8) == 0 ?
+			    jv_string("<redacted>") : jv_copy(v));
 		jv_free(v);
 	}
 	jv_free(hs);

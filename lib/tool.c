@@ -16,7 +16,7 @@
 #define OUT_HIGH	(64u << 10)
 
 const char *tool_name = "llm";
-volatile int tool_interrupted;
+volatile sig_atomic_t tool_interrupted;
 
 static struct buf out;
 static int out_eager;		/* write every record at once */

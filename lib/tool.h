@@ -20,6 +20,7 @@
 #ifndef LLM_TOOL_H
 #define LLM_TOOL_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include <jv.h>
@@ -34,7 +35,7 @@
 extern const char *tool_name;
 
 /* Set (to the signal number) when SIGINT or SIGTERM arrived. */
-extern volatile int tool_interrupted;
+extern volatile sig_atomic_t tool_interrupted;
 
 /*
  * Sets the name, ignores SIGPIPE (libcurl needs that; EPIPE is handled on

@@ -29,7 +29,8 @@ emit_string(const char *s, size_t n)
 			fputs("\"\n\t    \"", stdout);
 			col = 0;
 		}
-		if (c == '"' || c == '\\')
+		/* '?' too: -std=c99 would read "??/" as a trigraph. */
+		if (c == '"' || c == '\\' || c == '?')
 			printf("\\%c", c);
 		else if (c < 0x20 || c >= 0x7f)
 			printf("\\%03o", c);

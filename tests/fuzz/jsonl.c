@@ -74,12 +74,13 @@ oracle_init(struct oracle *o, const uint8_t *data, size_t size)
 		len = i - start;
 		o->w[o->n].lineno = o->n + 1;
 		o->w[o->n].off = start;
+		/* The limit is on the line without its CR. */
+		if (len > 0 && data[i - 1] == '\r')
+			len--;
 		if (len > MAXLINE)
 			o->w[o->n].r = JSONL_TOOLONG;
 		else {
 			o->w[o->n].r = JSONL_LINE;
-			if (len > 0 && data[i - 1] == '\r')
-				len--;
 			o->w[o->n].len = len;
 		}
 		o->n++;
