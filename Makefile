@@ -2,7 +2,7 @@
 
 include config.mk
 
-TOOLS = llm-resolve llm-keys llm-send
+TOOLS = llm-resolve llm-keys llm-send llm-cache
 BIN = $(TOOLS:%=bin/%)
 
 LIBSRC = $(sort $(wildcard lib/*.c))

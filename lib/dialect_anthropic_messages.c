@@ -73,6 +73,7 @@
 #include "dialect.h"
 #include "errbuf.h"
 #include "json.h"
+#include "xalloc.h"
 
 #define ANTHROPIC_VERSION	"2023-06-01"
 #define VERTEX_VERSION		"vertex-2023-10-16"
@@ -1027,40 +1028,18 @@ tool_call(jv blk)
 	return c;
 }
 
-static int
-am_parse(const char *body, size_t len, jv target, jv *resp, char *err)
+/*
+ * The response fields of a message object (borrowed) whose "content" is
+ * a list: parse's reading, and the stream's at its end.
+ */
+static jv
+am_fields(jv v)
 {
-	jv v, content, blk, out, text, reasoning, sig, thinks, calls;
-	const char *type, *s;
+	jv content, blk, out, text, reasoning, sig, thinks, calls;
+	const char *type;
 	int i, n, nthink = 0, nredacted = 0;
 
-	(void)target;
-	*resp = jv_invalid();
-	if (len == 0 || len > 0x7fffffff)
-		return errbuf_set(err, "response body is empty or too large");
-	v = jv_parse_sized(body, (int)len);
-	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		/* A parse error message quotes the body: not ours to show. */
-		jv_free(v);
-		return errbuf_set(err, "response is not a JSON object");
-	}
-	if ((type = json_peek_string(v, "type")) != NULL &&
-	    strcmp(type, "error") == 0) {
-		jv e = json_get(v, "error");
-
-		s = json_peek_string(e, "message");
-		errbuf_set(err, "error in a response: %s",
-		    s != NULL ? s : "no message");
-		jv_free(e);
-		jv_free(v);
-		return -1;
-	}
 	content = json_get(v, "content");
-	if (jv_get_kind(content) != JV_KIND_ARRAY) {
-		jv_free(content);
-		jv_free(v);
-		return errbuf_set(err, "response has no content list");
-	}
 	text = reasoning = sig = jv_invalid();
 	thinks = jv_array();
 	calls = jv_array();
@@ -1130,8 +1109,45 @@ am_parse(const char *body, size_t len, jv target, jv *resp, char *err)
 	out = set(out, "usage", usage(v));
 	if (json_peek_string(v, "model") != NULL)
 		out = set(out, "provider_model", json_get(v, "model"));
+	return out;
+}
+
+static int
+am_parse(const char *body, size_t len, jv target, jv *resp, char *err)
+{
+	jv v, content;
+	const char *type, *s;
+
+	(void)target;
+	*resp = jv_invalid();
+	if (len == 0 || len > 0x7fffffff)
+		return errbuf_set(err, "response body is empty or too large");
+	v = jv_parse_sized(body, (int)len);
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		/* A parse error message quotes the body: not ours to show. */
+		jv_free(v);
+		return errbuf_set(err, "response is not a JSON object");
+	}
+	if ((type = json_peek_string(v, "type")) != NULL &&
+	    strcmp(type, "error") == 0) {
+		jv e = json_get(v, "error");
+
+		s = json_peek_string(e, "message");
+		errbuf_set(err, "error in a response: %s",
+		    s != NULL ? s : "no message");
+		jv_free(e);
+		jv_free(v);
+		return -1;
+	}
+	content = json_get(v, "content");
+	if (jv_get_kind(content) != JV_KIND_ARRAY) {
+		jv_free(content);
+		jv_free(v);
+		return errbuf_set(err, "response has no content list");
+	}
+	jv_free(content);
+	*resp = am_fields(v);
 	jv_free(v);
-	*resp = out;
 	return 0;
 }
 
@@ -1151,9 +1167,430 @@ am_error(int status, const char *body, size_t len)
 	return e;
 }
 
+/*
+ * Streaming: message_start, content blocks (content_block_start, _delta,
+ * _stop), message_delta, message_stop, with ping and error events.
+ *
+ * The events are told apart by the SSE event name, or by the data's
+ * "type" when the event has none (a proxy that drops "event:" lines).
+ * The message is rebuilt as the SDKs rebuild it: message_start's message,
+ * the blocks by their index, message_delta's stop_reason and usage (its
+ * non-null counts replace message_start's: output_tokens there is the
+ * total, and newer servers repeat input and cache counts), and then read
+ * as parse reads a message, so the end's fields are parse's (but for
+ * text and reasoning, which are the deltas joined as they came: the same
+ * unless a server interleaves blocks).  Text deltas are text, thinking
+ * deltas reasoning (a "\n" goes out before a second thinking block, as
+ * parse joins them), signature deltas complete the block's signature,
+ * which the end holds in "reasoning_signature", and redacted_thinking
+ * blocks are kept for it too.  A tool_use block is a
+ * call: announced at its start, its input_json_delta fragments are the
+ * arguments deltas (the empty first fragment sends nothing), and the
+ * arguments are the fragments joined and parsed at the end; input cut
+ * off (max_tokens inside a call, no content_block_stop) leaves
+ * "arguments" {} and the fragments in "arguments_raw".  An "error" event
+ * (overloaded_error, ...) fails the stream.  message_stop is the terminal
+ * event.
+ */
+enum { AB_TEXT, AB_THINKING, AB_REDACTED, AB_TOOL, AB_OTHER };
+
+#define BLOCKS_MAX	4096	/* content blocks in one message */
+
+struct am_block {
+	long		 index;	/* the API's content block index */
+	int		 kind;
+	int		 call;	/* AB_TOOL: the call's number */
+	struct buf	 text;	/* text, thinking or input JSON */
+	struct buf	 sig;	/* AB_THINKING: the signature */
+	jv		 start;	/* content_block_start's block */
+};
+
+struct am_stream {
+	jv		 msg;		/* the message, content aside */
+	struct buf	 text, reasoning; /* the deltas as they came */
+	struct am_block	*blocks;
+	size_t		 nblocks;
+	int		 ncalls, nthink;
+	int		 state;
+};
+
+static void *
+am_stream_new(jv target)
+{
+	struct am_stream *st = xcalloc(1, sizeof(*st));
+
+	(void)target;
+	st->msg = jv_object();
+	buf_init(&st->text, DIALECT_STREAM_BODY_MAX);
+	buf_init(&st->reasoning, DIALECT_STREAM_BODY_MAX);
+	return st;
+}
+
+static void
+am_stream_free(void *vst)
+{
+	struct am_stream *st = vst;
+	size_t i;
+
+	for (i = 0; i < st->nblocks; i++) {
+		buf_release(&st->blocks[i].text);
+		buf_release(&st->blocks[i].sig);
+		jv_free(st->blocks[i].start);
+	}
+	free(st->blocks);
+	buf_release(&st->text);
+	buf_release(&st->reasoning);
+	jv_free(st->msg);
+	free(st);
+}
+
+static int
+am_append(struct buf *b, jv s, jv *error)
+{
+	if (buf_append(b, jv_string_value(s),
+	    (size_t)jv_string_length_bytes(jv_copy(s))) == -1)
+		return dialect_event_fail(error, "answer over %zu bytes",
+		    b->max);
+	return 0;
+}
+
+static struct am_block *
+am_block(struct am_stream *st, long index)
+{
+	size_t i;
+
+	for (i = st->nblocks; i > 0; i--)
+		if (st->blocks[i - 1].index == index)
+			return &st->blocks[i - 1];
+	return NULL;
+}
+
+static jv
+am_call_event(struct am_block *b, const char *delta, size_t n)
+{
+	return dialect_event_call(b->call, json_peek_string(b->start, "id"),
+	    json_peek_string(b->start, "name"), delta, n);
+}
+
+/* A new block of the given kind at index; NULL past BLOCKS_MAX. */
+static struct am_block *
+am_open(struct am_stream *st, long index, int kind, jv start,
+    jv *events)
+{
+	struct am_block *b;
+
+	if (st->nblocks == BLOCKS_MAX) {
+		jv_free(start);
+		return NULL;
+	}
+	st->blocks = xrealloc(st->blocks, (st->nblocks + 1) *
+	    sizeof(*st->blocks));
+	b = &st->blocks[st->nblocks++];
+	b->index = index;
+	b->kind = kind;
+	b->call = -1;
+	buf_init(&b->text, DIALECT_STREAM_BODY_MAX);
+	buf_init(&b->sig, DIALECT_STREAM_BODY_MAX);
+	b->start = start;
+	if (kind == AB_THINKING && st->nthink++ > 0) {
+		(void)buf_putc(&st->reasoning, '\n');
+		*events = jv_array_append(*events, dialect_event_delta(
+		    "reasoning", jv_string("\n")));
+	}
+	if (kind == AB_TOOL) {
+		b->call = st->ncalls++;
+		*events = jv_array_append(*events, am_call_event(b, "", 0));
+	}
+	return b;
+}
+
+/* Appends a delta (borrowed) to the block and sends its event. */
+static int
+am_delta(struct am_stream *st, struct am_block *b, jv delta, jv *events,
+    jv *error)
+{
+	int n = jv_string_length_bytes(jv_copy(delta));
+
+	if (n == 0 || b->kind == AB_OTHER || b->kind == AB_REDACTED)
+		return 0;
+	if (am_append(&b->text, delta, error) != 0 ||
+	    (b->kind == AB_TEXT && am_append(&st->text, delta, error) != 0) ||
+	    (b->kind == AB_THINKING &&
+	    am_append(&st->reasoning, delta, error) != 0))
+		return DIALECT_STREAM_FAIL;
+	if (b->kind == AB_TOOL)
+		*events = jv_array_append(*events, am_call_event(b,
+		    jv_string_value(delta), (size_t)n));
+	else
+		*events = jv_array_append(*events, dialect_event_delta(
+		    b->kind == AB_TEXT ? "text" : "reasoning", jv_copy(delta)));
+	return 0;
+}
+
+static int
+am_kind(const char *type)
+{
+	if (type == NULL)
+		return AB_OTHER;
+	if (strcmp(type, "text") == 0 || strcmp(type, "text_delta") == 0)
+		return AB_TEXT;
+	if (strcmp(type, "thinking") == 0 ||
+	    strcmp(type, "thinking_delta") == 0 ||
+	    strcmp(type, "signature_delta") == 0)
+		return AB_THINKING;
+	if (strcmp(type, "redacted_thinking") == 0)
+		return AB_REDACTED;
+	if (strcmp(type, "tool_use") == 0 ||
+	    strcmp(type, "input_json_delta") == 0)
+		return AB_TOOL;
+	return AB_OTHER;
+}
+
+static int
+am_block_start(struct am_stream *st, jv v, jv *events, jv *error)
+{
+	jv blk = json_get(v, "content_block"), x;
+	struct am_block *b;
+	long index = dialect_event_index(v, "index");
+	struct buf in;
+	int r = 0;
+
+	if (jv_get_kind(blk) != JV_KIND_OBJECT) {
+		jv_free(blk);
+		return 0;
+	}
+	if ((b = am_open(st, index, am_kind(json_peek_string(blk, "type")),
+	    blk, events)) == NULL)
+		return dialect_event_fail(error, "more than %d content "
+		    "blocks", BLOCKS_MAX);
+	/* Servers may put content in the start; the API sends it empty. */
+	if (b->kind == AB_TEXT || b->kind == AB_THINKING) {
+		x = json_get(b->start, b->kind == AB_TEXT ? "text" :
+		    "thinking");
+		if (jv_get_kind(x) == JV_KIND_STRING)
+			r = am_delta(st, b, x, events, error);
+		jv_free(x);
+		x = json_get(b->start, "signature");
+		if (r == 0 && jv_get_kind(x) == JV_KIND_STRING)
+			r = am_append(&b->sig, x, error);
+		jv_free(x);
+	} else if (b->kind == AB_TOOL) {
+		x = json_get(b->start, "input");
+		if (jv_get_kind(x) == JV_KIND_OBJECT &&
+		    jv_object_length(jv_copy(x)) > 0) {
+			jv d;
+
+			buf_init(&in, DIALECT_STREAM_BODY_MAX);
+			(void)json_write(&in, x);
+			d = jv_string_sized(in.data, (int)in.len);
+			r = am_delta(st, b, d, events, error);
+			jv_free(d);
+			buf_release(&in);
+		}
+		jv_free(x);
+	}
+	return r;
+}
+
+static int
+am_block_delta(struct am_stream *st, jv v, jv *events, jv *error)
+{
+	jv d = json_get(v, "delta"), x;
+	const char *type = json_peek_string(d, "type");
+	struct am_block *b;
+	long index = dialect_event_index(v, "index");
+	int r = 0, kind = am_kind(type);
+
+	if ((b = am_block(st, index)) == NULL && kind != AB_OTHER) {
+		/* A delta without its block start: open one for it. */
+		b = am_open(st, index, kind, jv_object(), events);
+		if (b == NULL) {
+			jv_free(d);
+			return dialect_event_fail(error, "more than %d "
+			    "content blocks", BLOCKS_MAX);
+		}
+	}
+	if (b == NULL || type == NULL) {
+		jv_free(d);
+		return 0;
+	}
+	if (strcmp(type, "text_delta") == 0 && b->kind == AB_TEXT)
+		x = json_get(d, "text");
+	else if (strcmp(type, "thinking_delta") == 0 &&
+	    b->kind == AB_THINKING)
+		x = json_get(d, "thinking");
+	else if (strcmp(type, "input_json_delta") == 0 && b->kind == AB_TOOL)
+		x = json_get(d, "partial_json");
+	else if (strcmp(type, "signature_delta") == 0 &&
+	    b->kind == AB_THINKING) {
+		x = json_get(d, "signature");
+		if (jv_get_kind(x) == JV_KIND_STRING)
+			r = am_append(&b->sig, x, error);
+		jv_free(x);
+		jv_free(d);
+		return r;
+	} else
+		x = jv_invalid();	/* citations_delta, ... */
+	if (jv_get_kind(x) == JV_KIND_STRING)
+		r = am_delta(st, b, x, events, error);
+	jv_free(x);
+	jv_free(d);
+	return r;
+}
+
+/* message_delta: the stop reason, and usage counts that replace. */
+static void
+am_message_delta(struct am_stream *st, jv v)
+{
+	jv d = json_get(v, "delta"), u, mu;
+	int it;
+
+	if (json_peek_kind(d, "stop_reason") == JV_KIND_STRING)
+		st->msg = set(st->msg, "stop_reason",
+		    json_get(d, "stop_reason"));
+	jv_free(d);
+	u = json_get(v, "usage");
+	if (jv_get_kind(u) == JV_KIND_OBJECT) {
+		mu = json_get(st->msg, "usage");
+		if (jv_get_kind(mu) != JV_KIND_OBJECT) {
+			jv_free(mu);
+			mu = jv_object();
+		}
+		for (it = jv_object_iter(u); jv_object_iter_valid(u, it);
+		    it = jv_object_iter_next(u, it)) {
+			jv val = jv_object_iter_value(u, it);
+
+			if (jv_get_kind(val) != JV_KIND_NULL)
+				mu = jv_object_set(mu,
+				    jv_object_iter_key(u, it), val);
+			else
+				jv_free(val);
+		}
+		st->msg = set(st->msg, "usage", mu);
+	}
+	jv_free(u);
+}
+
+static int
+am_stream_event(void *vst, const char *sse_type, const char *data,
+    size_t len, jv *events, jv *einfo)
+{
+	struct am_stream *st = vst;
+	const char *type;
+	jv v, m;
+	int r = 0;
+
+	if (st->state != 0)
+		return st->state;
+	if (strcmp(sse_type, "ping") == 0)
+		return DIALECT_STREAM_MORE;
+	if (dialect_event_json(data, len, &v, einfo) != 0)
+		return st->state = DIALECT_STREAM_FAIL;
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		return st->state = dialect_event_fail(einfo,
+		    "stream event data is not a JSON object");
+	}
+	type = strcmp(sse_type, "message") != 0 ? sse_type :
+	    json_peek_string(v, "type") != NULL ?
+	    json_peek_string(v, "type") : "";
+	if (strcmp(type, "error") == 0) {
+		const char *t;
+		jv info = am_error(200, data, len);
+
+		t = json_peek_string(info, "type");
+		if (t != NULL && strcmp(t, "request_too_large") == 0)
+			info = set(info, "status", jv_number(413));
+		jv_free(*einfo);
+		*einfo = dialect_event_status(info);
+		r = DIALECT_STREAM_FAIL;
+	} else if (strcmp(type, "message_start") == 0) {
+		m = json_get(v, "message");
+		if (jv_get_kind(m) == JV_KIND_OBJECT) {
+			jv_free(st->msg);
+			st->msg = m;
+		} else
+			jv_free(m);
+	} else if (strcmp(type, "content_block_start") == 0)
+		r = am_block_start(st, v, events, einfo);
+	else if (strcmp(type, "content_block_delta") == 0)
+		r = am_block_delta(st, v, events, einfo);
+	else if (strcmp(type, "message_delta") == 0)
+		am_message_delta(st, v);
+	else if (strcmp(type, "message_stop") == 0)
+		r = DIALECT_STREAM_DONE;
+	/* ping, content_block_stop and new event types change nothing. */
+	jv_free(v);
+	if (r != 0)
+		st->state = r;
+	return r;
+}
+
+static jv
+am_stream_end(void *vst, int complete)
+{
+	struct am_stream *st = vst;
+	jv m, content = jv_array(), calls = jv_array(), out, blk;
+	struct am_block *b;
+	size_t i;
+
+	for (i = 0; i < st->nblocks; i++) {
+		b = &st->blocks[i];
+		blk = jv_invalid();
+		if (b->kind == AB_TEXT)
+			blk = set(set(jv_object(), "type", jv_string("text")),
+			    "text", jv_string_sized(buf_cstr(&b->text),
+			    (int)b->text.len));
+		else if (b->kind == AB_THINKING)
+			blk = set(set(set(jv_object(), "type",
+			    jv_string("thinking")), "thinking",
+			    jv_string_sized(buf_cstr(&b->text),
+			    (int)b->text.len)), "signature", jv_string_sized(
+			    buf_cstr(&b->sig), (int)b->sig.len));
+		else if (b->kind == AB_REDACTED)
+			blk = jv_copy(b->start);
+		else if (b->kind == AB_TOOL &&
+		    json_peek_string(b->start, "id") != NULL &&
+		    json_peek_string(b->start, "name") != NULL) {
+			jv c = set(set(jv_object(), "id", json_get(b->start,
+			    "id")), "name", json_get(b->start, "name"));
+
+			calls = jv_array_append(calls, dialect_arguments(c,
+			    buf_cstr(&b->text), b->text.len));
+		}
+		if (jv_is_valid(blk))
+			content = jv_array_append(content, blk);
+	}
+	m = set(jv_copy(st->msg), "content", content);
+	out = am_fields(m);
+	/*
+	 * Text and reasoning in the order the deltas came, which is the
+	 * blocks' order unless a server interleaves them: the deltas join
+	 * into these.
+	 */
+	if (json_peek_kind(out, "text") == JV_KIND_STRING)
+		out = set(out, "text", jv_string_sized(buf_cstr(&st->text),
+		    (int)st->text.len));
+	if (json_peek_kind(out, "reasoning") == JV_KIND_STRING)
+		out = set(out, "reasoning", jv_string_sized(
+		    buf_cstr(&st->reasoning), (int)st->reasoning.len));
+	if (jv_array_length(jv_copy(calls)) > 0)
+		out = set(out, "tool_calls", calls);
+	else
+		jv_free(calls);
+	if (!complete && json_peek_kind(m, "stop_reason") != JV_KIND_STRING)
+		out = jv_object_delete(out, jv_string("stop_reason"));
+	jv_free(m);
+	return out;
+}
+
 const struct dialect dialect_anthropic_messages = {
 	.api = "anthropic-messages",
 	.build = am_build,
 	.parse = am_parse,
 	.error = am_error,
+	.stream_new = am_stream_new,
+	.stream_event = am_stream_event,
+	.stream_end = am_stream_end,
+	.stream_free = am_stream_free,
 };

@@ -5,12 +5,15 @@
  * still returns a body, the canonical request itself, so that --dry-run
  * shows what the echo provider was given.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "dialect.h"
 #include "errbuf.h"
 #include "json.h"
 #include "request.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 static jv
 set(jv o, const char *k, jv v)
@@ -125,6 +128,163 @@ error(int status, const char *body, size_t len)
 	return dialect_error_generic(status, body, len);
 }
 
+/*
+ * Streaming.  The echo provider's stream is one made here, by
+ * dialect_echo_stream, in a form of its own: "text" events whose data is
+ * a JSON string, then an "end" event whose data is the response fields.
+ */
+static int
+ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int
+put_event(struct buf *out, const char *type, jv v)
+{
+	int r = buf_printf(out, "event: %s\ndata: ", type) == -1 ||
+	    json_write(out, v) == -1 || buf_puts(out, "\n\n") == -1;
+
+	jv_free(v);
+	return r ? -1 : 0;
+}
+
+int
+dialect_echo_stream(jv canon, struct buf *out)
+{
+	jv resp, text;
+	const char *s;
+	size_t n, i, cut;
+
+	if (dialect_echo_answer(canon, &resp) == -1)
+		return -1;
+	text = json_get(resp, "text");
+	s = jv_string_value(text);
+	n = (size_t)jv_string_length_bytes(jv_copy(text));
+	for (i = 0; i < n; i += cut) {
+		/* A word and the white space after it, in one delta. */
+		for (cut = 0; i + cut < n && cut < ECHO_DELTA_MAX &&
+		    !ws((unsigned char)s[i + cut]); cut++)
+			;
+		while (i + cut < n && cut < ECHO_DELTA_MAX &&
+		    ws((unsigned char)s[i + cut]))
+			cut++;
+		if (i + cut < n)	/* never inside a character */
+			cut -= utf8_tail(s + i, cut);
+		if (cut == 0)		/* a character over the cap */
+			cut = 1;
+		if (put_event(out, "text", jv_string_sized(s + i, (int)cut))
+		    == -1) {
+			jv_free(text);
+			jv_free(resp);
+			return -1;
+		}
+	}
+	jv_free(text);
+	return put_event(out, "end", resp);
+}
+
+static jv
+zero_usage(void)
+{
+	return set(set(set(set(set(jv_object(),
+	    "input", jv_number(0)),
+	    "output", jv_number(0)),
+	    "cache_read", jv_number(0)),
+	    "cache_write", jv_number(0)),
+	    "reasoning", jv_number(0));
+}
+
+struct echo_stream {
+	struct buf	 text;
+	jv		 fields;	/* the end's, once read */
+	int		 state;
+};
+
+static void *
+echo_stream_new(jv target)
+{
+	struct echo_stream *st = xcalloc(1, sizeof(*st));
+
+	(void)target;
+	buf_init(&st->text, DIALECT_STREAM_BODY_MAX);
+	st->fields = jv_invalid();
+	return st;
+}
+
+static void
+echo_stream_free(void *vst)
+{
+	struct echo_stream *st = vst;
+
+	buf_release(&st->text);
+	jv_free(st->fields);
+	free(st);
+}
+
+static int
+echo_stream_event(void *vst, const char *type, const char *data,
+    size_t len, jv *events, jv *err)
+{
+	struct echo_stream *st = vst;
+	jv v;
+
+	if (st->state != 0)
+		return st->state;
+	if (strcmp(type, "text") != 0 && strcmp(type, "end") != 0)
+		return DIALECT_STREAM_MORE;
+	if (dialect_event_json(data, len, &v, err) != 0)
+		return st->state = DIALECT_STREAM_FAIL;
+	if (strcmp(type, "end") == 0) {
+		if (jv_get_kind(v) != JV_KIND_OBJECT) {
+			jv_free(v);
+			return st->state = dialect_event_fail(err,
+			    "echo end event holds no object");
+		}
+		/* Every end holds usage: zeros when this one has none. */
+		if (json_peek_kind(v, "usage") != JV_KIND_OBJECT)
+			v = set(v, "usage", zero_usage());
+		st->fields = v;
+		return st->state = DIALECT_STREAM_DONE;
+	}
+	if (jv_get_kind(v) != JV_KIND_STRING) {
+		jv_free(v);
+		return st->state = dialect_event_fail(err,
+		    "echo text event holds no string");
+	}
+	if (buf_append(&st->text, jv_string_value(v),
+	    (size_t)jv_string_length_bytes(jv_copy(v))) == -1) {
+		jv_free(v);
+		return st->state = dialect_event_fail(err, "answer too long");
+	}
+	if (jv_string_length_bytes(jv_copy(v)) > 0)
+		*events = jv_array_append(*events,
+		    dialect_event_delta("text", v));
+	else
+		jv_free(v);
+	return DIALECT_STREAM_MORE;
+}
+
+static jv
+echo_stream_end(void *vst, int complete)
+{
+	struct echo_stream *st = vst;
+
+	(void)complete;
+	if (jv_is_valid(st->fields))
+		return jv_copy(st->fields);
+	return set(set(jv_object(), "text", st->text.len > 0 ?
+	    jv_string_sized(st->text.data, (int)st->text.len) : jv_null()),
+	    "usage", zero_usage());
+}
+
 const struct dialect dialect_echo = {
-	"echo", build, parse, error
+	.api = "echo",
+	.build = build,
+	.parse = parse,
+	.error = error,
+	.stream_new = echo_stream_new,
+	.stream_event = echo_stream_event,
+	.stream_end = echo_stream_end,
+	.stream_free = echo_stream_free,
 };

@@ -62,6 +62,7 @@
 #include "dialect.h"
 #include "errbuf.h"
 #include "json.h"
+#include "xalloc.h"
 
 #define SCHEMA_DEPTH_MAX	32	/* nesting kept in tool schemas */
 #define SCHEMA_REF_MAX		3	/* $ref expansions on one path */
@@ -1232,11 +1233,65 @@ usage(jv u)
  * the last stream event alone and the whole stream parse alike.
  * "stop_reason" is absent when no finishReason came (a stream cut short).
  */
+static void
+acc_init(struct acc *a)
+{
+	a->text = jv_string("");
+	a->reasoning = jv_string("");
+	a->calls = jv_array();
+	a->sig_call = a->sig_last = jv_invalid();
+	a->finish = a->usage = a->model = a->block = jv_invalid();
+	a->ncalls = 0;
+}
+
+static void
+acc_release(struct acc *a)
+{
+	jv_free(a->text);
+	jv_free(a->reasoning);
+	jv_free(a->calls);
+	jv_free(a->sig_call);
+	jv_free(a->sig_last);
+	jv_free(a->finish);
+	jv_free(a->usage);
+	jv_free(a->model);
+	jv_free(a->block);
+}
+
+/* The response fields of what a holds. */
+static jv
+acc_fields(struct acc *a)
+{
+	jv out = jv_object();
+
+	if (jv_string_length_bytes(jv_copy(a->text)) > 0)
+		out = set(out, "text", jv_copy(a->text));
+	else
+		out = set(out, "text", jv_null());
+	if (jv_string_length_bytes(jv_copy(a->reasoning)) > 0)
+		out = set(out, "reasoning", jv_copy(a->reasoning));
+	if (jv_is_valid(a->sig_call))
+		out = set(out, "reasoning_signature", jv_copy(a->sig_call));
+	else if (jv_is_valid(a->sig_last))
+		out = set(out, "reasoning_signature", jv_copy(a->sig_last));
+	if (a->ncalls > 0)
+		out = set(out, "tool_calls", jv_copy(a->calls));
+	if (jv_is_valid(a->block))
+		out = set(out, "stop_reason", jv_string("content_filter"));
+	else if (jv_is_valid(a->finish))
+		out = set(out, "stop_reason", jv_string(stop_reason(
+		    jv_string_value(a->finish), a->ncalls > 0)));
+	out = set(out, "usage", usage(a->usage));
+	if (jv_is_valid(a->model))
+		out = set(out, "provider_model", jv_copy(a->model));
+	return out;
+}
+
 static int
 google_parse(const char *body, size_t len, jv target, jv *resp, char *err)
 {
 	struct acc a;
-	jv v, out;
+	jv v;
 	int i, n, rc = 0;
 
 	(void)target;
@@ -1248,12 +1303,7 @@ google_parse(const char *body, size_t len, jv target, jv *resp, char *err)
 		jv_free(v);
 		return errbuf_set(err, "response body is not JSON");
 	}
-	a.text = jv_string("");
-	a.reasoning = jv_string("");
-	a.calls = jv_array();
-	a.sig_call = a.sig_last = jv_invalid();
-	a.finish = a.usage = a.model = a.block = jv_invalid();
-	a.ncalls = 0;
+	acc_init(&a);
 	if (jv_get_kind(v) == JV_KIND_ARRAY) {
 		n = jv_array_length(jv_copy(v));
 		if (n == 0)
@@ -1267,41 +1317,9 @@ google_parse(const char *body, size_t len, jv target, jv *resp, char *err)
 	} else
 		rc = parse_chunk(&a, v, err);
 	jv_free(v);
-	if (rc == -1)
-		goto done;
-
-	out = jv_object();
-	if (jv_string_length_bytes(jv_copy(a.text)) > 0)
-		out = set(out, "text", jv_copy(a.text));
-	else
-		out = set(out, "text", jv_null());
-	if (jv_string_length_bytes(jv_copy(a.reasoning)) > 0)
-		out = set(out, "reasoning", jv_copy(a.reasoning));
-	if (jv_is_valid(a.sig_call))
-		out = set(out, "reasoning_signature", jv_copy(a.sig_call));
-	else if (jv_is_valid(a.sig_last))
-		out = set(out, "reasoning_signature", jv_copy(a.sig_last));
-	if (a.ncalls > 0)
-		out = set(out, "tool_calls", jv_copy(a.calls));
-	if (jv_is_valid(a.block))
-		out = set(out, "stop_reason", jv_string("content_filter"));
-	else if (jv_is_valid(a.finish))
-		out = set(out, "stop_reason", jv_string(stop_reason(
-		    jv_string_value(a.finish), a.ncalls > 0)));
-	out = set(out, "usage", usage(a.usage));
-	if (jv_is_valid(a.model))
-		out = set(out, "provider_model", jv_copy(a.model));
-	*resp = out;
-done:
-	jv_free(a.text);
-	jv_free(a.reasoning);
-	jv_free(a.calls);
-	jv_free(a.sig_call);
-	jv_free(a.sig_last);
-	jv_free(a.finish);
-	jv_free(a.usage);
-	jv_free(a.model);
-	jv_free(a.block);
+	if (rc == 0)
+		*resp = acc_fields(&a);
+	acc_release(&a);
 	return rc;
 }
 
@@ -1327,9 +1345,170 @@ google_error(int status, const char *body, size_t len)
 	return out;
 }
 
+/*
+ * Streaming (streamGenerateContent?alt=sse): each event is one
+ * GenerateContentResponse, folded into the answer as parse folds a list
+ * of them, so the end's fields are parse's.  Text parts are text, parts
+ * marked "thought" reasoning; each functionCall part is a whole call,
+ * sent as one tool_call event with the compact JSON of its "args" (ids
+ * "call_<n>" where the API gives none, as parse names them).  Thought
+ * signatures go to the end's "reasoning_signature" only.  Usage is the
+ * last usageMetadata (each event repeats the running totals).
+ *
+ * The API has no terminal event: the body ends after the event that
+ * carries a finishReason (or a promptFeedback.blockReason).  From that
+ * event on the answer can end (DIALECT_STREAM_CAN_END), and events that
+ * still come are folded in too; a body that ends before it was cut.  An
+ * event holding {"error": {...}} fails the stream, its "code" (429, 500,
+ * ...) the kind's hint.  An event that is none of these (no candidates,
+ * promptFeedback or usageMetadata) is skipped.
+ */
+struct gg_stream {
+	struct acc	 a;
+	int		 state;
+};
+
+static void *
+gg_stream_new(jv target)
+{
+	struct gg_stream *st = xcalloc(1, sizeof(*st));
+
+	(void)target;
+	acc_init(&st->a);
+	return st;
+}
+
+static void
+gg_stream_free(void *vst)
+{
+	struct gg_stream *st = vst;
+
+	acc_release(&st->a);
+	free(st);
+}
+
+/* The events of one GenerateContentResponse (borrowed), before folding. */
+static void
+gg_events(struct gg_stream *st, jv r, jv *events)
+{
+	jv cands, c, parts, p, fc, args, t;
+	const char *id;
+	struct buf b;
+	int i, n, k = st->a.ncalls, thought;
+
+	cands = field(r, "candidates");
+	c = array_len(cands) > 0 ? jv_array_get(jv_copy(cands), 0) :
+	    jv_invalid();
+	jv_free(cands);
+	p = field(c, "content");
+	parts = field(p, "parts");
+	jv_free(p);
+	jv_free(c);
+	n = array_len(parts);
+	for (i = 0; i < n; i++) {
+		p = jv_array_get(jv_copy(parts), i);
+		fc = field(p, "functionCall");
+		if (jv_get_kind(fc) == JV_KIND_OBJECT) {
+			buf_init(&b, DIALECT_STREAM_BODY_MAX);
+			args = field(fc, "args");
+			if (jv_is_valid(args))
+				(void)json_write(&b, args);
+			jv_free(args);
+			id = json_peek_string(fc, "id");
+			t = id != NULL && *id ? jv_string(id) :
+			    jv_string_fmt("call_%d", k);
+			*events = jv_array_append(*events, dialect_event_call(
+			    k++, jv_string_value(t), json_peek_string(fc,
+			    "name"), buf_cstr(&b), b.len));
+			jv_free(t);
+			buf_release(&b);
+		} else if (has_kind(p, "text", JV_KIND_STRING)) {
+			t = json_get(p, "text");
+			thought = 0;
+			(void)json_peek_bool(p, "thought", &thought);
+			if (jv_string_length_bytes(jv_copy(t)) > 0)
+				*events = jv_array_append(*events,
+				    dialect_event_delta(thought ? "reasoning" :
+				    "text", t));
+			else
+				jv_free(t);
+		}
+		jv_free(fc);
+		jv_free(p);
+	}
+	jv_free(parts);
+}
+
+static int
+gg_chunk(struct gg_stream *st, jv r, const char *data, size_t len,
+    jv *events, jv *einfo)
+{
+	char err[ERRBUF_MAX];
+
+	if (jv_get_kind(r) != JV_KIND_OBJECT)
+		return dialect_event_fail(einfo, "stream event data is not "
+		    "a JSON object");
+	if (has_kind(r, "error", JV_KIND_OBJECT)) {
+		jv_free(*einfo);
+		*einfo = dialect_event_status(google_error(200, data, len));
+		return DIALECT_STREAM_FAIL;
+	}
+	if (!has_kind(r, "candidates", JV_KIND_ARRAY) &&
+	    !has_kind(r, "promptFeedback", JV_KIND_OBJECT) &&
+	    !has_kind(r, "usageMetadata", JV_KIND_OBJECT))
+		return 0;
+	gg_events(st, r, events);
+	if (parse_chunk(&st->a, r, err) == -1)
+		return dialect_event_fail(einfo, "%s", err);
+	return 0;
+}
+
+static int
+gg_stream_event(void *vst, const char *type, const char *data, size_t len,
+    jv *events, jv *einfo)
+{
+	struct gg_stream *st = vst;
+	jv v, r;
+	int i, n, rc = 0;
+
+	(void)type;
+	if (st->state != 0)
+		return st->state;
+	if (dialect_event_json(data, len, &v, einfo) != 0)
+		return st->state = DIALECT_STREAM_FAIL;
+	if (jv_get_kind(v) == JV_KIND_ARRAY) {
+		n = jv_array_length(jv_copy(v));
+		for (i = 0; i < n && rc == 0; i++) {
+			r = jv_array_get(jv_copy(v), i);
+			rc = gg_chunk(st, r, data, len, events, einfo);
+			jv_free(r);
+		}
+	} else
+		rc = gg_chunk(st, v, data, len, events, einfo);
+	jv_free(v);
+	if (rc != 0)
+		return st->state = DIALECT_STREAM_FAIL;
+	if (jv_is_valid(st->a.finish) || jv_is_valid(st->a.block))
+		return DIALECT_STREAM_CAN_END;
+	return DIALECT_STREAM_MORE;
+}
+
+static jv
+gg_stream_end(void *vst, int complete)
+{
+	struct gg_stream *st = vst;
+
+	(void)complete;		/* no finishReason: no stop_reason */
+	return acc_fields(&st->a);
+}
+
 const struct dialect dialect_google_generative_ai = {
 	.api = "google-generative-ai",
 	.build = google_build,
 	.parse = google_parse,
 	.error = google_error,
+	.stream_new = gg_stream_new,
+	.stream_event = gg_stream_event,
+	.stream_end = gg_stream_end,
+	.stream_free = gg_stream_free,
 };

@@ -19,6 +19,7 @@
 #include "errbuf.h"
 #include "json.h"
 #include "request.h"
+#include "xalloc.h"
 
 #define BRIDGE_TEXT	"I have processed the tool results."
 
@@ -954,6 +955,482 @@ error(int status, const char *body, size_t len)
 	return e;
 }
 
+/*
+ * Streaming: chat.completion.chunk events, ended by "data: [DONE]".
+ *
+ * Only choice 0 is read (the one with "index": 0, as parse reads the
+ * first choice; n > 1 is never asked for): chunks of other choices are
+ * skipped.  Text, reasoning (reasoning_content, reasoning or
+ * reasoning_text, the first one a delta holds, as parse reads them;
+ * Mistral's thinking parts in a content list) and refusals accumulate as
+ * in parse: a refusal's words are not text, and stop_reason says
+ * "refusal".  The usage chunk (stream_options.include_usage, sent after
+ * the finish_reason with "choices": []) or any chunk's non-null "usage"
+ * gives usage, the last one winning; Groq's x_groq.usage when there is
+ * no other.  An "error" object in a chunk, an SSE event named "error" and
+ * OpenRouter's finish_reason "error" are failures.  A stream that never
+ * sends a finish_reason (OpenRouter's Kimi) ends at [DONE] with
+ * stop_reason "tool_use" when it made calls, else "stop".
+ *
+ * Tool calls, the quirks of the servers that speak this API:
+ *
+ *  - A delta's call is found by "index"; without one by a non-empty "id"
+ *    seen before; without either it continues the last call.  An empty
+ *    "id" or "name" on a continuation delta (some servers send "") never
+ *    replaces the one known.
+ *  - "arguments": null or absent is no delta; an object (some Ollama
+ *    versions) counts as its compact JSON text.
+ *  - Gemini's OpenAI endpoint and others send "{}" as a placeholder
+ *    first and then the arguments whole: a first delta that is only "{}"
+ *    is held back, and dropped when the next delta of the call starts
+ *    with "{"; otherwise it goes out when the next delta, the
+ *    finish_reason or [DONE] comes.  So the deltas still join into the
+ *    arguments parsed at the end.
+ *  - A delta equal to all the arguments so far, when those are a
+ *    complete JSON object, is a repetition (proxies that resend the
+ *    whole call) and ignored.
+ *
+ * zai's tool_stream (compat.zaiToolStream, sent by build) streams calls
+ * in exactly this form; without it zai sends each call whole in one
+ * delta, which reads the same way.
+ */
+#define CALLS_MAX	1024		/* tool calls in one answer */
+
+struct chat_call {
+	long		 pindex;	/* the provider's index, -1: none */
+	char		*id, *name;
+	struct buf	 args;
+	int		 held;		/* args: a "{}" not yet sent */
+};
+
+struct chat_stream {
+	struct buf	 text, reasoning, refusal;
+	struct chat_call *calls;
+	size_t		 ncalls;
+	jv		 finish, usage, model;
+	int		 state;		/* 0, then DONE or FAIL */
+};
+
+static void *
+chat_stream_new(jv target)
+{
+	struct chat_stream *st = xcalloc(1, sizeof(*st));
+
+	(void)target;
+	buf_init(&st->text, DIALECT_STREAM_BODY_MAX);
+	buf_init(&st->reasoning, DIALECT_STREAM_BODY_MAX);
+	buf_init(&st->refusal, DIALECT_STREAM_BODY_MAX);
+	st->finish = st->usage = st->model = jv_invalid();
+	return st;
+}
+
+static void
+chat_stream_free(void *vst)
+{
+	struct chat_stream *st = vst;
+	size_t i;
+
+	for (i = 0; i < st->ncalls; i++) {
+		free(st->calls[i].id);
+		free(st->calls[i].name);
+		buf_release(&st->calls[i].args);
+	}
+	free(st->calls);
+	buf_release(&st->text);
+	buf_release(&st->reasoning);
+	buf_release(&st->refusal);
+	jv_free(st->finish);
+	jv_free(st->usage);
+	jv_free(st->model);
+	free(st);
+}
+
+/* Appends a delta (borrowed) to b and, when ev, its event to *events. */
+static int
+chat_add(struct buf *b, jv delta, const char *ev, jv *events, jv *error)
+{
+	int n = jv_string_length_bytes(jv_copy(delta));
+
+	if (n == 0)
+		return 0;
+	if (buf_append(b, jv_string_value(delta), (size_t)n) == -1)
+		return dialect_event_fail(error, "answer over %zu bytes",
+		    b->max);
+	if (ev != NULL)
+		*events = jv_array_append(*events,
+		    dialect_event_delta(ev, jv_copy(delta)));
+	return 0;
+}
+
+static jv
+chat_call_event(struct chat_stream *st, size_t k, const char *d, size_t n)
+{
+	return dialect_event_call((int)k, st->calls[k].id, st->calls[k].name,
+	    d, n);
+}
+
+/* The held-back "{}" of every call goes out. */
+static void
+chat_flush(struct chat_stream *st, jv *events)
+{
+	size_t k;
+
+	for (k = 0; k < st->ncalls; k++)
+		if (st->calls[k].held) {
+			st->calls[k].held = 0;
+			*events = jv_array_append(*events,
+			    chat_call_event(st, k, "{}", 2));
+		}
+}
+
+static const char *
+skip_ws(const char *s, const char *e)
+{
+	while (s < e && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+		s++;
+	return s;
+}
+
+/* Is s[0..n) "{}", white space allowed around and between? */
+static int
+empty_object(const char *s, size_t n)
+{
+	const char *e = s + n;
+
+	s = skip_ws(s, e);
+	if (s == e || *s++ != '{')
+		return 0;
+	s = skip_ws(s, e);
+	if (s == e || *s++ != '}')
+		return 0;
+	return skip_ws(s, e) == e;
+}
+
+/* The call a tool_calls element (borrowed) continues, or a new one. */
+static int
+chat_find(struct chat_stream *st, jv tc, size_t *kp, jv *error)
+{
+	const char *id = json_peek_string(tc, "id");
+	struct chat_call *c;
+	long pi = dialect_event_index(tc, "index");
+	size_t k;
+
+	if (id != NULL && *id == '\0')
+		id = NULL;
+	for (k = 0; pi >= 0 && k < st->ncalls; k++)
+		if (st->calls[k].pindex == pi)
+			goto found;
+	for (k = 0; id != NULL && k < st->ncalls; k++)
+		if (strcmp(st->calls[k].id, id) == 0)
+			goto found;
+	if (pi < 0 && id == NULL && st->ncalls > 0) {
+		k = st->ncalls - 1;
+		goto found;
+	}
+	if (st->ncalls == CALLS_MAX)
+		return dialect_event_fail(error, "more than %d tool calls",
+		    CALLS_MAX);
+	st->calls = xrealloc(st->calls, (st->ncalls + 1) * sizeof(*c));
+	c = &st->calls[st->ncalls];
+	c->pindex = pi;
+	c->id = xstrdup("");
+	c->name = xstrdup("");
+	buf_init(&c->args, DIALECT_STREAM_BODY_MAX);
+	c->held = 0;
+	*kp = st->ncalls++;
+	return 1;
+found:
+	*kp = k;
+	return 0;
+}
+
+static int
+chat_tool_call(struct chat_stream *st, jv tc, jv *events, jv *error)
+{
+	struct chat_call *c;
+	jv fn, a = jv_invalid();
+	const char *s, *id, *name, *why;
+	size_t k = 0, n = 0, off;
+	int isnew;
+	struct buf tmp;
+
+	if (jv_get_kind(tc) != JV_KIND_OBJECT)
+		return 0;
+	if ((isnew = chat_find(st, tc, &k, error)) < 0)
+		return DIALECT_STREAM_FAIL;
+	c = &st->calls[k];
+	fn = json_get(tc, "function");
+	if ((id = json_peek_string(tc, "id")) != NULL && *id != '\0' &&
+	    *c->id == '\0') {
+		free(c->id);
+		c->id = xstrdup(id);
+	}
+	if ((name = json_peek_string(fn, "name")) != NULL && *name != '\0' &&
+	    *c->name == '\0') {
+		free(c->name);
+		c->name = xstrdup(name);
+	}
+	buf_init(&tmp, DIALECT_STREAM_BODY_MAX);
+	a = json_get(fn, "arguments");
+	jv_free(fn);
+	if (jv_get_kind(a) == JV_KIND_STRING) {
+		s = jv_string_value(a);
+		n = (size_t)jv_string_length_bytes(jv_copy(a));
+	} else if (jv_get_kind(a) == JV_KIND_OBJECT) {
+		(void)json_write(&tmp, a);
+		s = buf_cstr(&tmp);
+		n = tmp.len;
+	} else
+		s = "";
+	if (c->held && n > 0) {
+		c->held = 0;
+		if (*skip_ws(s, s + n) == '{')
+			buf_reset(&c->args);	/* "{}" was a placeholder */
+		else
+			*events = jv_array_append(*events,
+			    chat_call_event(st, k, "{}", 2));
+	}
+	if (n > 0 && c->args.len == 0 && empty_object(s, n)) {
+		(void)buf_append(&c->args, s, n);
+		c->held = 1;
+		n = 0;
+	} else if (n > 0 && n == c->args.len &&
+	    memcmp(s, c->args.data, n) == 0 &&
+	    json_syntax(s, n, &off, &why) && *skip_ws(s, s + n) == '{')
+		n = 0;				/* the whole call again */
+	else if (n > 0 && buf_append(&c->args, s, n) == -1) {
+		jv_free(a);
+		buf_release(&tmp);
+		return dialect_event_fail(error, "tool call arguments over "
+		    "%zu bytes", c->args.max);
+	}
+	if (n > 0 || isnew)
+		*events = jv_array_append(*events, chat_call_event(st, k, s,
+		    n));
+	jv_free(a);
+	buf_release(&tmp);
+	return 0;
+}
+
+/* Mistral's content parts: text, and thinking with its own parts. */
+static int
+chat_parts(struct chat_stream *st, jv parts, jv *events, jv *error)
+{
+	int i, n = jv_array_length(jv_copy(parts)), r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		jv p = jv_array_get(jv_copy(parts), i), t;
+		const char *type = json_peek_string(p, "type");
+
+		if (type != NULL && strcmp(type, "thinking") == 0) {
+			t = json_get(p, "text");
+			if (jv_get_kind(t) != JV_KIND_STRING) {
+				jv th = json_get(p, "thinking");
+
+				jv_free(t);
+				t = jv_get_kind(th) == JV_KIND_ARRAY ?
+				    request_text(th) : jv_invalid();
+				jv_free(th);
+			}
+			if (jv_get_kind(t) == JV_KIND_STRING)
+				r = chat_add(&st->reasoning, t, "reasoning",
+				    events, error);
+		} else {
+			t = json_get(p, "text");
+			if (jv_get_kind(t) == JV_KIND_STRING)
+				r = chat_add(&st->text, t, "text", events,
+				    error);
+		}
+		jv_free(t);
+		jv_free(p);
+	}
+	return r;
+}
+
+static int
+chat_delta(struct chat_stream *st, jv d, jv *events, jv *error)
+{
+	static const char *const rfields[] = {
+		"reasoning_content", "reasoning", "reasoning_text"
+	};
+	jv v;
+	size_t i;
+	int r = 0, k, n;
+
+	v = json_get(d, "content");
+	if (jv_get_kind(v) == JV_KIND_STRING)
+		r = chat_add(&st->text, v, "text", events, error);
+	else if (jv_get_kind(v) == JV_KIND_ARRAY)
+		r = chat_parts(st, v, events, error);
+	jv_free(v);
+	for (i = 0; r == 0 && i < sizeof(rfields) / sizeof(rfields[0]);
+	    i++) {
+		v = json_get(d, rfields[i]);
+		if (jv_get_kind(v) == JV_KIND_STRING &&
+		    jv_string_length_bytes(jv_copy(v)) > 0) {
+			r = chat_add(&st->reasoning, v, "reasoning", events,
+			    error);
+			jv_free(v);
+			break;
+		}
+		jv_free(v);
+	}
+	v = json_get(d, "refusal");
+	if (r == 0 && jv_get_kind(v) == JV_KIND_STRING)
+		r = chat_add(&st->refusal, v, NULL, events, error);
+	jv_free(v);
+	v = json_get(d, "tool_calls");
+	n = jv_get_kind(v) == JV_KIND_ARRAY ? jv_array_length(jv_copy(v)) : 0;
+	for (k = 0; r == 0 && k < n; k++) {
+		jv tc = jv_array_get(jv_copy(v), k);
+
+		r = chat_tool_call(st, tc, events, error);
+		jv_free(tc);
+	}
+	jv_free(v);
+	return r;
+}
+
+/* Choice 0 of a chunk, or invalid. */
+static jv
+chat_choice(jv chunk)
+{
+	jv list = json_get(chunk, "choices"), c;
+	int i, n;
+	double d;
+
+	n = jv_get_kind(list) == JV_KIND_ARRAY ?
+	    jv_array_length(jv_copy(list)) : 0;
+	for (i = 0; i < n; i++) {
+		c = jv_array_get(jv_copy(list), i);
+		if (jv_get_kind(c) == JV_KIND_OBJECT &&
+		    (!json_peek_number(c, "index", &d) || d == 0)) {
+			jv_free(list);
+			return c;
+		}
+		jv_free(c);
+	}
+	jv_free(list);
+	return jv_invalid();
+}
+
+static int
+chat_stream_event(void *vst, const char *type, const char *data,
+    size_t len, jv *events, jv *einfo)
+{
+	struct chat_stream *st = vst;
+	const char *s = skip_ws(data, data + len), *f;
+	jv v, c, x;
+	int r = 0;
+
+	if (st->state != 0)
+		return st->state;
+	if ((size_t)(data + len - s) >= 6 && strncmp(s, "[DONE]", 6) == 0 &&
+	    skip_ws(s + 6, data + len) == data + len) {
+		chat_flush(st, events);
+		return st->state = DIALECT_STREAM_DONE;
+	}
+	if (dialect_event_json(data, len, &v, einfo) != 0)
+		return st->state = DIALECT_STREAM_FAIL;
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		return st->state = dialect_event_fail(einfo,
+		    "stream event data is not a JSON object");
+	}
+	if (strcmp(type, "error") == 0 ||
+	    json_peek_kind(v, "error") == JV_KIND_OBJECT ||
+	    json_peek_kind(v, "error") == JV_KIND_STRING) {
+		jv_free(v);
+		jv_free(*einfo);
+		*einfo = dialect_event_status(error(200, data, len));
+		return st->state = DIALECT_STREAM_FAIL;
+	}
+	if (json_peek_kind(v, "model") == JV_KIND_STRING) {
+		jv_free(st->model);
+		st->model = json_get(v, "model");
+	}
+	x = json_get(v, "usage");
+	if (jv_get_kind(x) != JV_KIND_OBJECT) {
+		jv g = json_get(v, "x_groq");
+
+		jv_free(x);
+		x = jv_is_valid(st->usage) ? jv_invalid() :
+		    json_get(g, "usage");
+		jv_free(g);
+	}
+	if (jv_get_kind(x) == JV_KIND_OBJECT) {
+		jv_free(st->usage);
+		st->usage = x;
+	} else
+		jv_free(x);
+	c = chat_choice(v);
+	x = json_get(c, "delta");
+	if (jv_get_kind(x) == JV_KIND_OBJECT)
+		r = chat_delta(st, x, events, einfo);
+	jv_free(x);
+	if (r == 0 && (f = json_peek_string(c, "finish_reason")) != NULL) {
+		if (strcmp(f, "error") == 0)
+			r = dialect_event_fail(einfo, "finish_reason error: "
+			    "the provider failed mid-answer");
+		else {
+			jv_free(st->finish);
+			st->finish = json_get(c, "finish_reason");
+			chat_flush(st, events);
+		}
+	}
+	jv_free(c);
+	jv_free(v);
+	if (r != 0)
+		return st->state = DIALECT_STREAM_FAIL;
+	return DIALECT_STREAM_MORE;
+}
+
+static jv
+chat_stream_end(void *vst, int complete)
+{
+	struct chat_stream *st = vst;
+	jv out, list;
+	size_t k;
+
+	out = set(jv_object(), "text", st->text.len > 0 &&
+	    st->refusal.len == 0 ? jv_string_sized(st->text.data,
+	    (int)st->text.len) : jv_null());
+	if (st->reasoning.len > 0)
+		out = set(out, "reasoning", jv_string_sized(
+		    st->reasoning.data, (int)st->reasoning.len));
+	if (st->ncalls > 0) {
+		list = jv_array();
+		for (k = 0; k < st->ncalls; k++) {
+			struct chat_call *c = &st->calls[k];
+			jv call;
+
+			call = set(jv_object(), "id", *c->id != '\0' ?
+			    jv_string(c->id) : jv_string_fmt("call_%zu", k));
+			call = set(call, "name", jv_string(c->name));
+			list = jv_array_append(list, dialect_arguments(call,
+			    buf_cstr(&c->args), c->args.len));
+		}
+		out = set(out, "tool_calls", list);
+	}
+	if (st->refusal.len > 0)
+		out = set(out, "stop_reason", jv_string("refusal"));
+	else if (complete || jv_is_valid(st->finish))
+		out = set(out, "stop_reason", jv_string(stop_reason(
+		    jv_is_valid(st->finish) ? jv_string_value(st->finish) :
+		    NULL, st->ncalls > 0)));
+	out = set(out, "usage", usage(st->usage));
+	if (jv_is_valid(st->model))
+		out = set(out, "provider_model", jv_copy(st->model));
+	return out;
+}
+
 const struct dialect dialect_openai_completions = {
-	"openai-completions", build, parse, error
+	.api = "openai-completions",
+	.build = build,
+	.parse = parse,
+	.error = error,
+	.stream_new = chat_stream_new,
+	.stream_event = chat_stream_event,
+	.stream_end = chat_stream_end,
+	.stream_free = chat_stream_free,
 };

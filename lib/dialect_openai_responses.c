@@ -42,12 +42,15 @@
  *   "error", and error() reads the reason out of the same body.
  */
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dialect.h"
 #include "errbuf.h"
 #include "json.h"
 #include "request.h"
+#include "xalloc.h"
 
 #define OUTPUT_MIN	16	/* the API rejects max_output_tokens < 16 */
 
@@ -779,40 +782,16 @@ stop_reason(jv r, const struct output *o)
 	return "error";
 }
 
-static int
-responses_parse(const char *body, size_t len, jv target, jv *resp,
-    char *err)
+/* The response fields of a response object (borrowed). */
+static jv
+responses_fields(jv v)
 {
 	struct output o;
-	jv v, r, output, item, out;
+	jv output, item, out;
 	const char *type, *model;
 	int i, n;
 
-	(void)target;
-	*resp = jv_invalid();
-	if (len > INT_MAX)
-		return errbuf_set(err, "response body too large");
-	v = jv_parse_sized(body, (int)len);
-	if (jv_get_kind(v) != JV_KIND_OBJECT) {
-		jv_free(v);
-		return errbuf_set(err, "response is not a JSON object");
-	}
-	/* A stream's terminal event wraps the same object. */
-	r = json_get(v, "response");
-	if (jv_get_kind(r) == JV_KIND_OBJECT &&
-	    json_peek_kind(v, "output") == JV_KIND_INVALID) {
-		jv_free(v);
-		v = r;
-	} else
-		jv_free(r);
 	output = json_get(v, "output");
-	if (jv_get_kind(output) != JV_KIND_ARRAY &&
-	    json_peek_kind(v, "status") != JV_KIND_STRING) {
-		jv_free(output);
-		jv_free(v);
-		return errbuf_set(err, "response has no \"output\"");
-	}
-
 	o.text = jv_null();
 	o.reasoning = jv_null();
 	o.sigs = jv_array();
@@ -853,8 +832,39 @@ responses_parse(const char *body, size_t len, jv target, jv *resp,
 	out = set(out, "usage", usage(v));
 	if ((model = json_peek_string(v, "model")) != NULL)
 		out = set(out, "provider_model", jv_string(model));
+	return out;
+}
+
+static int
+responses_parse(const char *body, size_t len, jv target, jv *resp,
+    char *err)
+{
+	jv v, r;
+
+	(void)target;
+	*resp = jv_invalid();
+	if (len > INT_MAX)
+		return errbuf_set(err, "response body too large");
+	v = jv_parse_sized(body, (int)len);
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		return errbuf_set(err, "response is not a JSON object");
+	}
+	/* A stream's terminal event wraps the same object. */
+	r = json_get(v, "response");
+	if (jv_get_kind(r) == JV_KIND_OBJECT &&
+	    json_peek_kind(v, "output") == JV_KIND_INVALID) {
+		jv_free(v);
+		v = r;
+	} else
+		jv_free(r);
+	if (json_peek_kind(v, "output") != JV_KIND_ARRAY &&
+	    json_peek_kind(v, "status") != JV_KIND_STRING) {
+		jv_free(v);
+		return errbuf_set(err, "response has no \"output\"");
+	}
+	*resp = responses_fields(v);
 	jv_free(v);
-	*resp = out;
 	return 0;
 }
 
@@ -911,9 +921,421 @@ responses_error(int status, const char *body, size_t len)
 	return out;
 }
 
+/*
+ * Streaming: the typed events of the Responses API ("event:" lines, and
+ * a "type" in each data, which counts when the event has no name).
+ *
+ * response.output_text.delta is text and response.refusal.delta too (a
+ * refusal's words are the text, as parse has it); reasoning summary text
+ * deltas (and reasoning_text deltas, the raw reasoning of open-weight
+ * servers) are reasoning, with "\n\n" sent between two summary parts, the
+ * separator parse puts between them.  A function_call item is announced
+ * when response.output_item.added brings it, with its call_id and name;
+ * response.function_call_arguments.delta are its deltas, and what the
+ * .done event or the finished item holds beyond them (a server that sent
+ * the arguments whole) is sent as one more delta.
+ *
+ * response.completed and response.incomplete are terminal.  Their
+ * response object is read as parse reads a body, so the end's fields are
+ * parse's: "incomplete" (max_output_tokens, content_filter) is an answer
+ * cut short, like Chat's finish_reason "length", and ends with "end" and
+ * stop_reason "length" or "content_filter", not with an error; its text
+ * went out already and its usage counts.  (The issue's list of mid-stream
+ * failures names response.incomplete; an end record is what a user of
+ * every other dialect gets for the same outcome.)  When the terminal
+ * response lists no output (the ChatGPT Codex backend sends "output":
+ * []), the items of the response.output_item.done events stand in, and
+ * without those what the deltas built.  response.failed and "error"
+ * events fail the stream, with the provider's code ("insufficient_quota",
+ * "rate_limit_exceeded", "server_error", ...) as the kind's hint.
+ */
+#define CALLS_MAX	1024		/* function calls in one answer */
+
+struct rs_call {
+	char		*item_id;	/* "" when none */
+	long		 oindex;	/* output_index, -1: none */
+	char		*call_id, *name;
+	struct buf	 args;
+};
+
+struct rs_stream {
+	struct buf	 text, reasoning;
+	char		*part;		/* the last reasoning part */
+	struct rs_call	*calls;
+	size_t		 ncalls;
+	jv		 items;		/* output_item.done's items */
+	jv		 final;		/* the terminal response */
+	jv		 model;
+	int		 refusal;
+	int		 state;
+};
+
+static void *
+rs_stream_new(jv target)
+{
+	struct rs_stream *st = xcalloc(1, sizeof(*st));
+
+	(void)target;
+	buf_init(&st->text, DIALECT_STREAM_BODY_MAX);
+	buf_init(&st->reasoning, DIALECT_STREAM_BODY_MAX);
+	st->part = xstrdup("");
+	st->items = jv_array();
+	st->final = st->model = jv_invalid();
+	return st;
+}
+
+static void
+rs_stream_free(void *vst)
+{
+	struct rs_stream *st = vst;
+	size_t i;
+
+	for (i = 0; i < st->ncalls; i++) {
+		free(st->calls[i].item_id);
+		free(st->calls[i].call_id);
+		free(st->calls[i].name);
+		buf_release(&st->calls[i].args);
+	}
+	free(st->calls);
+	free(st->part);
+	buf_release(&st->text);
+	buf_release(&st->reasoning);
+	jv_free(st->items);
+	jv_free(st->final);
+	jv_free(st->model);
+	free(st);
+}
+
+static int
+rs_grow(struct buf *b, const char *s, size_t n, jv *error)
+{
+	if (buf_append(b, s, n) == -1)
+		return dialect_event_fail(error, "answer over %zu bytes",
+		    b->max);
+	return 0;
+}
+
+static jv
+rs_call_event(struct rs_stream *st, size_t k, const char *d, size_t n)
+{
+	return dialect_event_call((int)k, st->calls[k].call_id,
+	    st->calls[k].name, d, n);
+}
+
+/* The call an event (borrowed) is about: by item id, else by index. */
+static struct rs_call *
+rs_find(struct rs_stream *st, jv v, const char *id)
+{
+	long oi = dialect_event_index(v, "output_index");
+	size_t k;
+
+	for (k = 0; id != NULL && *id != '\0' && k < st->ncalls; k++)
+		if (strcmp(st->calls[k].item_id, id) == 0)
+			return &st->calls[k];
+	for (k = 0; oi >= 0 && k < st->ncalls; k++)
+		if (st->calls[k].oindex == oi)
+			return &st->calls[k];
+	return NULL;
+}
+
+/* A new call, from its item (borrowed; may be invalid), announced. */
+static struct rs_call *
+rs_open(struct rs_stream *st, jv v, jv item, jv *events)
+{
+	struct rs_call *c;
+	const char *s;
+
+	if (st->ncalls == CALLS_MAX)
+		return NULL;
+	st->calls = xrealloc(st->calls, (st->ncalls + 1) * sizeof(*c));
+	c = &st->calls[st->ncalls++];
+	if ((s = json_peek_string(item, "id")) == NULL)
+		s = json_peek_string(v, "item_id");
+	c->item_id = xstrdup(s ? s : "");
+	c->oindex = dialect_event_index(v, "output_index");
+	/* call_id pairs the result with the call; "id" is the item's. */
+	if ((s = json_peek_string(item, "call_id")) == NULL)
+		s = json_peek_string(item, "id");
+	c->call_id = xstrdup(s ? s : "");
+	s = json_peek_string(item, "name");
+	c->name = xstrdup(s ? s : "");
+	buf_init(&c->args, DIALECT_STREAM_BODY_MAX);
+	*events = jv_array_append(*events, rs_call_event(st,
+	    st->ncalls - 1, "", 0));
+	return c;
+}
+
+/* Appends n bytes of arguments to call c and sends them. */
+static int
+rs_args(struct rs_stream *st, struct rs_call *c, const char *s, size_t n,
+    jv *events, jv *error)
+{
+	if (n == 0)
+		return 0;
+	if (rs_grow(&c->args, s, n, error) != 0)
+		return DIALECT_STREAM_FAIL;
+	*events = jv_array_append(*events, rs_call_event(st,
+	    (size_t)(c - st->calls), s, n));
+	return 0;
+}
+
+/*
+ * The complete arguments (borrowed) of a .done event or a finished item:
+ * what they hold beyond the deltas sent goes out as one more delta.
+ */
+static int
+rs_complete(struct rs_stream *st, struct rs_call *c, jv args, jv *events,
+    jv *error)
+{
+	const char *s;
+	size_t n;
+
+	if (jv_get_kind(args) != JV_KIND_STRING)
+		return 0;
+	s = jv_string_value(args);
+	n = (size_t)jv_string_length_bytes(jv_copy(args));
+	if (n <= c->args.len ||
+	    memcmp(s, buf_cstr(&c->args), c->args.len) != 0)
+		return 0;
+	return rs_args(st, c, s + c->args.len, n - c->args.len, events,
+	    error);
+}
+
+/* A reasoning delta of the part named key ("item/s3", "item/c0"). */
+static int
+rs_reasoning(struct rs_stream *st, jv delta, const char *key, jv *events,
+    jv *error)
+{
+	size_t n = (size_t)jv_string_length_bytes(jv_copy(delta));
+
+	if (n == 0)
+		return 0;
+	if (st->reasoning.len > 0 && strcmp(st->part, key) != 0) {
+		if (rs_grow(&st->reasoning, "\n\n", 2, error) != 0)
+			return DIALECT_STREAM_FAIL;
+		*events = jv_array_append(*events, dialect_event_delta(
+		    "reasoning", jv_string("\n\n")));
+	}
+	free(st->part);
+	st->part = xstrdup(key);
+	if (rs_grow(&st->reasoning, jv_string_value(delta), n, error) != 0)
+		return DIALECT_STREAM_FAIL;
+	*events = jv_array_append(*events, dialect_event_delta("reasoning",
+	    jv_copy(delta)));
+	return 0;
+}
+
+static int
+rs_item(struct rs_stream *st, jv v, int added, jv *events, jv *error)
+{
+	jv item = json_get(v, "item"), a;
+	const char *type = json_peek_string(item, "type"), *s;
+	struct rs_call *c;
+	int r = 0;
+
+	if (jv_get_kind(item) != JV_KIND_OBJECT) {
+		jv_free(item);
+		return 0;
+	}
+	if (!added)
+		st->items = jv_array_append(st->items, jv_copy(item));
+	if (type == NULL || strcmp(type, "function_call") != 0) {
+		jv_free(item);
+		return 0;
+	}
+	if ((c = rs_find(st, v, json_peek_string(item, "id"))) == NULL &&
+	    (c = rs_open(st, v, item, events)) == NULL) {
+		jv_free(item);
+		return dialect_event_fail(error, "more than %d function "
+		    "calls", CALLS_MAX);
+	}
+	if (*c->call_id == '\0' &&
+	    (s = json_peek_string(item, "call_id")) != NULL) {
+		free(c->call_id);
+		c->call_id = xstrdup(s);
+	}
+	if (*c->name == '\0' && (s = json_peek_string(item, "name")) != NULL) {
+		free(c->name);
+		c->name = xstrdup(s);
+	}
+	a = json_get(item, "arguments");
+	r = rs_complete(st, c, a, events, error);
+	jv_free(a);
+	jv_free(item);
+	return r;
+}
+
+static int
+rs_call_args(struct rs_stream *st, jv v, int done, jv *events, jv *error)
+{
+	struct rs_call *c;
+	jv a;
+	int r;
+
+	if ((c = rs_find(st, v, json_peek_string(v, "item_id"))) == NULL &&
+	    (c = rs_open(st, v, jv_invalid(), events)) == NULL)
+		return dialect_event_fail(error, "more than %d function "
+		    "calls", CALLS_MAX);
+	a = json_get(v, done ? "arguments" : "delta");
+	if (done)
+		r = rs_complete(st, c, a, events, error);
+	else if (jv_get_kind(a) == JV_KIND_STRING)
+		r = rs_args(st, c, jv_string_value(a),
+		    (size_t)jv_string_length_bytes(jv_copy(a)), events, error);
+	else
+		r = 0;
+	jv_free(a);
+	return r;
+}
+
+static int
+rs_stream_event(void *vst, const char *sse_type, const char *data,
+    size_t len, jv *events, jv *einfo)
+{
+	struct rs_stream *st = vst;
+	const char *type;
+	char key[64];
+	jv v, x, resp;
+	int r = 0, summary;
+
+	if (st->state != 0)
+		return st->state;
+	if (dialect_event_json(data, len, &v, einfo) != 0)
+		return st->state = DIALECT_STREAM_FAIL;
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
+		return st->state = dialect_event_fail(einfo,
+		    "stream event data is not a JSON object");
+	}
+	type = strcmp(sse_type, "message") != 0 ? sse_type :
+	    json_peek_string(v, "type") != NULL ?
+	    json_peek_string(v, "type") : "";
+	resp = json_get(v, "response");
+	if (json_peek_kind(resp, "model") == JV_KIND_STRING) {
+		jv_free(st->model);
+		st->model = json_get(resp, "model");
+	}
+	summary = strcmp(type, "response.reasoning_summary_text.delta") == 0;
+	if (strcmp(type, "response.output_text.delta") == 0 ||
+	    strcmp(type, "response.refusal.delta") == 0) {
+		x = json_get(v, "delta");
+		if (jv_get_kind(x) == JV_KIND_STRING &&
+		    jv_string_length_bytes(jv_copy(x)) > 0) {
+			if (strcmp(type, "response.refusal.delta") == 0)
+				st->refusal = 1;
+			r = rs_grow(&st->text, jv_string_value(x),
+			    (size_t)jv_string_length_bytes(jv_copy(x)), einfo);
+			if (r == 0)
+				*events = jv_array_append(*events,
+				    dialect_event_delta("text", x));
+			else
+				jv_free(x);
+		} else
+			jv_free(x);
+	} else if (summary ||
+	    strcmp(type, "response.reasoning_text.delta") == 0) {
+		/* Parts are told apart by item and index. */
+		snprintf(key, sizeof(key), "%.40s/%c%ld",
+		    json_peek_string(v, "item_id") ? json_peek_string(v,
+		    "item_id") : "", summary ? 's' : 'c',
+		    dialect_event_index(v, summary ? "summary_index" :
+		    "content_index"));
+		x = json_get(v, "delta");
+		if (jv_get_kind(x) == JV_KIND_STRING)
+			r = rs_reasoning(st, x, key, events, einfo);
+		jv_free(x);
+	} else if (strcmp(type, "response.output_item.added") == 0)
+		r = rs_item(st, v, 1, events, einfo);
+	else if (strcmp(type, "response.output_item.done") == 0)
+		r = rs_item(st, v, 0, events, einfo);
+	else if (strcmp(type, "response.function_call_arguments.delta") == 0)
+		r = rs_call_args(st, v, 0, events, einfo);
+	else if (strcmp(type, "response.function_call_arguments.done") == 0)
+		r = rs_call_args(st, v, 1, events, einfo);
+	else if (strcmp(type, "response.completed") == 0 ||
+	    strcmp(type, "response.incomplete") == 0) {
+		if (jv_get_kind(resp) == JV_KIND_OBJECT) {
+			jv_free(st->final);
+			st->final = jv_copy(resp);
+		}
+		r = DIALECT_STREAM_DONE;
+	} else if (strcmp(type, "response.failed") == 0 ||
+	    strcmp(type, "error") == 0) {
+		jv_free(*einfo);
+		*einfo = dialect_event_status(responses_error(200, data, len));
+		r = DIALECT_STREAM_FAIL;
+	}
+	jv_free(resp);
+	jv_free(v);
+	if (r != 0)
+		st->state = r;
+	return r;
+}
+
+/* Output items made from what the deltas built. */
+static jv
+rs_built(struct rs_stream *st)
+{
+	jv out = jv_array(), part;
+	size_t k;
+
+	if (st->reasoning.len > 0)
+		out = jv_array_append(out, set(set(jv_object(), "type",
+		    jv_string("reasoning")), "summary", JV_ARRAY(set(set(
+		    jv_object(), "type", jv_string("summary_text")), "text",
+		    jv_string_sized(st->reasoning.data,
+		    (int)st->reasoning.len)))));
+	if (st->text.len > 0) {
+		part = jv_string_sized(st->text.data, (int)st->text.len);
+		part = st->refusal ? set(set(jv_object(), "type",
+		    jv_string("refusal")), "refusal", part) : set(set(
+		    jv_object(), "type", jv_string("output_text")), "text",
+		    part);
+		out = jv_array_append(out, set(set(jv_object(), "type",
+		    jv_string("message")), "content", JV_ARRAY(part)));
+	}
+	for (k = 0; k < st->ncalls; k++)
+		out = jv_array_append(out, set(set(set(set(jv_object(),
+		    "type", jv_string("function_call")), "call_id",
+		    jv_string(st->calls[k].call_id)), "name",
+		    jv_string(st->calls[k].name)), "arguments",
+		    jv_string_sized(buf_cstr(&st->calls[k].args),
+		    (int)st->calls[k].args.len)));
+	return out;
+}
+
+static jv
+rs_stream_end(void *vst, int complete)
+{
+	struct rs_stream *st = vst;
+	jv resp, out;
+	int n;
+
+	resp = complete && jv_get_kind(st->final) == JV_KIND_OBJECT ?
+	    jv_copy(st->final) : jv_object();
+	n = json_peek_kind(resp, "output") == JV_KIND_ARRAY ?
+	    jv_array_length(json_get(resp, "output")) : 0;
+	if (n == 0 && jv_array_length(jv_copy(st->items)) > 0)
+		resp = set(resp, "output", jv_copy(st->items));
+	else if (n == 0)
+		resp = set(resp, "output", rs_built(st));
+	if (json_peek_kind(resp, "model") != JV_KIND_STRING &&
+	    jv_is_valid(st->model))
+		resp = set(resp, "model", jv_copy(st->model));
+	out = responses_fields(resp);
+	if (!complete)
+		out = jv_object_delete(out, jv_string("stop_reason"));
+	jv_free(resp);
+	return out;
+}
+
 const struct dialect dialect_openai_responses = {
 	.api = "openai-responses",
 	.build = responses_build,
 	.parse = responses_parse,
 	.error = responses_error,
+	.stream_new = rs_stream_new,
+	.stream_event = rs_stream_event,
+	.stream_end = rs_stream_end,
+	.stream_free = rs_stream_free,
 };
