@@ -2,9 +2,11 @@
  * llm-resolve: turn model references into concrete targets.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -15,6 +17,7 @@
 #include "json.h"
 #include "record.h"
 #include "resolve.h"
+#include "state.h"
 #include "tool.h"
 #include "xalloc.h"
 
@@ -24,7 +27,45 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: llm-resolve [-ehV] [-F ref,...] [-m ref] [-S seed] "
 	    "[file ...]\n"
-	    "       llm-resolve -l [-p provider]\n");
+	    "       llm-resolve -l [-p provider]\n"
+	    "       llm-resolve --state | --state-clear\n");
+}
+
+/*
+ * --state: the cooldowns, rate buckets and concurrency slots every
+ * sending process shares, one object a line; --state-clear: forget them.
+ */
+static int
+show_state(int clear)
+{
+	struct state s;
+	struct timespec ts;
+	char err[ERRBUF_MAX];
+	const char *w;
+	jv all;
+	int i, n, r;
+
+	if (state_open(&s, NULL, err) == -1) {
+		tool_warn("%s", err);
+		state_close(&s);
+		return TOOL_EXIT_FAIL;
+	}
+	if (clear) {
+		if ((r = state_clear(&s, err)) == -1)
+			tool_warn("%s", err);
+		state_close(&s);
+		return r == -1 ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	all = state_list(&s, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	n = jv_array_length(jv_copy(all));
+	for (i = 0; i < n; i++)
+		tool_emit(jv_array_get(jv_copy(all), i));
+	jv_free(all);
+	if ((w = state_warning(&s)) != NULL)
+		tool_warn("%s", w);
+	state_close(&s);
+	return TOOL_EXIT_OK;
 }
 
 /* A number of dollars per million tokens, short. */
@@ -139,11 +180,25 @@ main(int argc, char *argv[])
 	char err[ERRBUF_MAX], *end;
 	const char *model = NULL, *fallbacks = NULL, *provider = NULL;
 	const char *seed = NULL, *dflt;
-	int ch, explain = 0, lflag = 0, status;
+	static const struct option longopts[] = {
+		{ "state", no_argument, NULL, 'Y' },
+		{ "state-clear", no_argument, NULL, 'X' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch, explain = 0, lflag = 0, sflag = 0, status;
 
 	tool_init("llm-resolve");
-	while ((ch = getopt(argc, argv, "eF:hlm:p:S:V")) != -1) {
+	while ((ch = getopt_long(argc, argv, "eF:hlm:p:S:V", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'X':
+		case 'Y':
+			if (sflag && sflag != ch) {
+				usage(stderr);
+				return tool_finish(TOOL_EXIT_USAGE);
+			}
+			sflag = ch;
+			break;
 		case 'e':
 			explain = 1;
 			break;
@@ -175,6 +230,14 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (sflag) {
+		if (argc > 0 || lflag || provider || model || explain ||
+		    fallbacks || seed) {
+			usage(stderr);
+			return tool_finish(TOOL_EXIT_USAGE);
+		}
+		return tool_finish(show_state(sflag == 'X'));
+	}
 	if ((provider && !lflag) || (lflag && (argc > 0 || model || explain ||
 	    fallbacks || seed))) {
 		usage(stderr);

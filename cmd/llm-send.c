@@ -1,10 +1,14 @@
 /*
  * llm-send: send request records, write one response or error record each.
  *
- * The loop is curl's: keep up to -j transfers in flight, poll them together
- * with standard input, and write finished records in input order (a window
- * of slots bounded by -j) or, with -u, as they finish.  Input is read only
- * while the window has room, so memory stays bounded on any input.
+ * The loop is curl's: keep up to -j records under way, poll their transfers
+ * together with standard input, and write finished records in input order
+ * (a window of slots bounded by -j) or, with -u, as they finish.  Input is
+ * read only while the window has room, so memory stays bounded on any
+ * input.  Which candidate a record tries next, and when, is the policy's
+ * (lib/policy.h): a record waiting out a backoff, a cooldown or a rate
+ * limit turn holds its slot with a "not before" time, and the wait in the
+ * loop ends at the earliest of those.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,10 +29,13 @@
 #include "input.h"
 #include "json.h"
 #include "keyfile.h"
+#include "policy.h"
 #include "record.h"
 #include "request.h"
 #include "resolve.h"
+#include "retry.h"
 #include "send.h"
+#include "state.h"
 #include "tool.h"
 #include "value.h"
 #include "xalloc.h"
@@ -38,15 +45,14 @@
 
 struct slot {
 	jv			 rec;		/* the request */
-	jv			 out;		/* the record to write, when done */
-	jv			 cands;		/* target, then fallbacks */
-	int			 cand;		/* the candidate being tried */
-	int			 attempts;
-	int			 transient;	/* every failure was transient */
-	double			 started;
-	struct send_request	 sr;
+	jv			 out;		/* the record to write */
+	struct policy_record	 pr;		/* candidates, attempts */
+	struct send_request	 sr;		/* for target sr_index */
+	int			 sr_index;
+	const char		*source;	/* the key of the attempt */
 	struct http_transfer	*xfer;
-	struct send_failure	 last;
+	double			 not_before;	/* waiting until then, 0: not */
+	int			 active;	/* started and not finished */
 	int			 written;	/* -u: out already written */
 };
 
@@ -78,9 +84,12 @@ static struct send_keys keys;
 static int logfd = -1;
 static const char *default_model;
 
+static struct policy pol;
+static struct state state;
+
 static struct slot *ring;
 static size_t ring_cap, ring_head, ring_len;
-static int inflight;
+static int inflight, active;
 
 /* "config:NAME" key sources read the configuration this process loaded. */
 static char *
@@ -95,8 +104,11 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: llm-send [-hTtuV] [-F ref,...] [-j jobs] [-m model] "
 	    "[-o key=value]\n"
-	    "                [-s system] [--dry-run] [--stats] "
-	    "[--timeout secs] [file ...]\n");
+	    "                [-s system] [--dry-run] [--rate N/U] "
+	    "[--retry n]\n"
+	    "                [--retry-base secs] [--retry-cap secs] "
+	    "[--retry-max-time secs]\n"
+	    "                [--stats] [--timeout secs] [file ...]\n");
 }
 
 /* Request fields -o sets directly; any other key goes into "params". */
@@ -194,8 +206,12 @@ log_attempt(struct slot *s, jv target, const char *status, double ms,
 	line = jv_object_set(line, jv_string("id"), json_get(s->rec, "id"));
 	line = jv_object_set(line, jv_string("target"),
 	    json_get(target, "ref"));
+	/* The key's source (a variable's name, a keyfile entry), never it. */
+	if (s->source)
+		line = jv_object_set(line, jv_string("key"),
+		    jv_string(s->source));
 	line = jv_object_set(line, jv_string("attempt"),
-	    jv_number(s->attempts));
+	    jv_number(s->pr.attempts));
 	line = jv_object_set(line, jv_string("status"), jv_string(status));
 	line = jv_object_set(line, jv_string("latency_ms"),
 	    jv_number(round(ms)));
@@ -221,148 +237,178 @@ note_latency(double ms)
 	st.lat[st.nlat++] = ms;
 }
 
-/* The slot is answered: its record is out, its transfer state gone. */
+/* The slot is answered: its record is out, its attempts over. */
 static void
 finish(struct slot *s, jv out, int failed, int retriable)
 {
 	s->out = out;
 	send_request_release(&s->sr);
+	s->sr_index = -1;
+	s->source = NULL;		/* it was the policy record's */
+	policy_record_release(&pol, &s->pr);
+	s->not_before = 0;
+	if (s->active) {
+		s->active = 0;
+		active--;
+	}
 	if (failed) {
+		jv ids = jv_dump_string(json_get(out, "id"), 0);
+
 		st.errors++;
 		tool_count_error(retriable);
-		{
-			jv ids = jv_dump_string(json_get(out, "id"), 0);
-
-			tool_warn("record %s: %s", jv_string_value(ids),
-			    record_error_message(out));
-			jv_free(ids);
-		}
+		tool_warn("record %s: %s", jv_string_value(ids),
+		    record_error_message(out));
+		jv_free(ids);
 	} else
 		st.ok++;
 }
 
-static void try_next(struct slot *s);
-
-/* Starts (or, for echo and --dry-run, completes) the current candidate. */
+/* Every candidate failed, or none may go in time: the error record. */
 static void
-attempt(struct slot *s)
+fail(struct slot *s)
 {
-	jv target = jv_array_get(jv_copy(s->cands), s->cand);
+	const struct send_failure *f;
+	const char *provider;
+	jv out;
+
+	f = policy_failure(&s->pr, &provider);
+	out = send_error(jv_copy(s->rec), provider, f);
+	if (s->pr.attempts > 0)
+		out = jv_object_set(out, jv_string("attempts"),
+		    jv_number(s->pr.attempts));
+	finish(s, out, 1, f->retriable);
+}
+
+/*
+ * Makes the attempt the policy asked for: prepares the request for its
+ * target (once per target), builds the headers with its key and starts
+ * the transfer; echo answers at once.  Returns 0 when the record is under
+ * way or answered, -1 when the attempt could not be made (the policy was
+ * told, and picks again).
+ */
+static int
+send_one(struct slot *s, const struct policy_step *ps)
+{
+	struct send_failure f;
 	enum record_kind kind;
 	char err[ERRBUF_MAX];
 	struct curl_slist *hdrs;
 
-	send_request_release(&s->sr);
-	if (send_prepare(s->rec, target, 0, &s->sr, &kind, err) == -1) {
-		send_fail(&s->last, kind, 0, 0, "%s", err);
-		s->transient = 0;
-		jv_free(target);
-		/* A request the record cannot make fails on every target. */
-		if (kind == RECORD_BAD_INPUT)
-			s->cand = jv_array_length(jv_copy(s->cands));
-		try_next(s);
-		return;
-	}
-	if (opt.dry_run) {
-		jv out = jv_object_set(jv_object_set(jv_object(),
-		    jv_string("id"), json_get(s->rec, "id")),
-		    jv_string("dry_run"), send_dry_run(&s->sr));
-
-		out = jv_object_set(out, jv_string("model"),
-		    json_get(target, "ref"));
-		jv_free(target);
-		finish(s, out, 0, 0);
-		return;
+	s->source = ps->source;
+	if (s->sr_index != ps->index) {
+		send_request_release(&s->sr);
+		s->sr_index = -1;
+		if (send_prepare(s->rec, ps->target, 0, &s->sr, &kind,
+		    err) == -1) {
+			send_request_release(&s->sr);
+			send_fail(&f, kind, 0, 0, "%s", err);
+			policy_unsent(&pol, &s->pr, &f);
+			return -1;
+		}
+		s->sr_index = ps->index;
 	}
 	if (s->sr.dialect == &dialect_echo) {
-		s->attempts++;
-		st.requests++;
 		jv fields;
 
+		st.requests++;
 		dialect_echo_answer(s->sr.canon, &fields);
-		log_attempt(s, target, "ok", 0, json_get(fields, "usage"), 0);
-		finish(s, send_response(jv_copy(s->rec), target, fields,
-		    (http_now() - s->started) * 1000, s->attempts), 0, 0);
-		jv_free(target);
-		return;
+		log_attempt(s, ps->target, "ok", 0, json_get(fields, "usage"),
+		    0);
+		policy_succeeded(&pol, &s->pr, jv_invalid(), NULL,
+		    http_now());
+		finish(s, send_response(jv_copy(s->rec), ps->target, fields,
+		    (http_now() - s->pr.started) * 1000, s->pr.attempts), 0,
+		    0);
+		return 0;
 	}
-	hdrs = send_auth(&s->sr, &keys, &s->last);
-	if (hdrs == NULL) {
-		s->transient = 0;
-		log_attempt(s, target, record_kind_name(s->last.kind), 0,
+	if ((hdrs = send_auth(&s->sr, &keys, ps->source, &f)) == NULL) {
+		log_attempt(s, ps->target, record_kind_name(f.kind), 0,
 		    jv_invalid(), 0);
-		jv_free(target);
-		try_next(s);
-		return;
+		policy_unsent(&pol, &s->pr, &f);
+		return -1;
 	}
-	s->attempts++;
 	st.requests++;
 	s->xfer = http_post(&http, s->sr.url, hdrs, 1, s->sr.text, s->sr.len,
 	    s, err);
 	if (s->xfer == NULL) {
-		send_fail(&s->last, RECORD_NETWORK, 0, 1, "%s", err);
-		jv_free(target);
-		try_next(s);
-		return;
+		send_fail(&f, RECORD_NETWORK, 0, 1, "%s", err);
+		policy_failed(&pol, &s->pr, &f, NULL, http_now());
+		return -1;
 	}
 	inflight++;
-	jv_free(target);
+	return 0;
 }
 
-/* After a failure: the next candidate, or the error record. */
+/* Asks the policy what the record does next, until it sends or waits. */
 static void
-try_next(struct slot *s)
+step(struct slot *s)
 {
-	int n = jv_array_length(jv_copy(s->cands));
+	struct policy_step ps;
 
-	if (!s->last.retriable)
-		s->transient = 0;
-	if (++s->cand < n) {
-		attempt(s);
-		return;
-	}
-	{
-		jv t = jv_array_get(jv_copy(s->cands), s->cand - 1 < 0 ? 0 :
-		    (s->cand > n ? n - 1 : s->cand - 1));
-		const char *provider = json_peek_string(t, "provider");
-		jv out;
-
-		s->last.retriable = s->transient;
-		/* Several candidates, all failed: say so, keep the last why. */
-		if (n > 1 && s->last.kind != RECORD_BAD_INPUT) {
-			struct buf msg;
-
-			buf_init(&msg, sizeof(s->last.message) - 1);
-			buf_printf(&msg, "all %d candidates failed; last, %s: ",
-			    n, json_peek_string(t, "ref"));
-			/* Cut to fit: the record's message has a ceiling. */
-			buf_append(&msg, s->last.message, strlen(
-			    s->last.message) < msg.max - msg.len ?
-			    strlen(s->last.message) : msg.max - msg.len);
-			memcpy(s->last.message, buf_cstr(&msg), msg.len + 1);
-			buf_release(&msg);
-			s->last.kind = RECORD_EXHAUSTED;
+	s->not_before = 0;
+	for (;;) {
+		policy_next(&pol, &s->pr, http_now(), &ps);
+		switch (ps.action) {
+		case POLICY_WAIT:
+			s->not_before = ps.at;
+			return;
+		case POLICY_FAIL:
+			fail(s);
+			return;
+		case POLICY_SEND:
+			if (send_one(s, &ps) == 0)
+				return;
+			break;
 		}
-		out = send_error(jv_copy(s->rec), provider, &s->last);
-		if (s->attempts > 0)
-			out = jv_object_set(out, jv_string("attempts"),
-			    jv_number(s->attempts));
-		jv_free(t);
-		finish(s, out, 1, s->transient);
 	}
-	free(s->last.retry_after);
-	s->last.retry_after = NULL;
+}
+
+/*
+ * --dry-run: the request for the first target it can be made for; no
+ * key, no state, nothing sent.
+ */
+static void
+dry_run(struct slot *s, jv cands)
+{
+	struct send_failure f;
+	enum record_kind kind;
+	char err[ERRBUF_MAX];
+	int i, n = jv_array_length(jv_copy(cands));
+
+	send_fail(&f, RECORD_CONFIG, 0, 0, "no target");
+	for (i = 0; i < n; i++) {
+		jv target = jv_array_get(jv_copy(cands), i);
+
+		send_request_release(&s->sr);
+		if (send_prepare(s->rec, target, 0, &s->sr, &kind,
+		    err) == 0) {
+			jv out = jv_object_set(jv_object_set(jv_object(),
+			    jv_string("id"), json_get(s->rec, "id")),
+			    jv_string("dry_run"), send_dry_run(&s->sr));
+
+			out = jv_object_set(out, jv_string("model"),
+			    json_get(target, "ref"));
+			jv_free(target);
+			jv_free(cands);
+			finish(s, out, 0, 0);
+			return;
+		}
+		send_fail(&f, kind, 0, 0, "%s", err);
+		jv_free(target);
+		if (kind == RECORD_BAD_INPUT)
+			break;
+	}
+	jv_free(cands);
+	finish(s, send_error(jv_copy(s->rec), NULL, &f), 1, 0);
 }
 
 /* A new record: resolve it and start its first attempt. */
 static void
 start(struct slot *s)
 {
-	jv rec = s->rec, r;
+	jv rec = s->rec, r, cands;
 	int failed;
 
-	s->started = http_now();
-	s->transient = 1;
 	if (record_is_response(rec)) {
 		finish(s, jv_copy(rec), 0, 0);
 		return;
@@ -378,9 +424,9 @@ start(struct slot *s)
 	if (json_peek_kind(rec, "target") == JV_KIND_OBJECT) {
 		jv fb = json_get(rec, "fallbacks");
 
-		s->cands = jv_array_append(jv_array(), json_get(rec, "target"));
+		cands = jv_array_append(jv_array(), json_get(rec, "target"));
 		if (jv_get_kind(fb) == JV_KIND_ARRAY)
-			s->cands = jv_array_concat(s->cands, fb);
+			cands = jv_array_concat(cands, fb);
 		else
 			jv_free(fb);
 		s->rec = rec;
@@ -391,51 +437,57 @@ start(struct slot *s)
 			finish(s, r, 1, 0);
 			return;
 		}
-		s->cands = jv_array_append(jv_array(), json_get(r, "target"));
-		s->cands = jv_array_concat(s->cands, json_get(r, "fallbacks"));
+		cands = jv_array_append(jv_array(), json_get(r, "target"));
+		cands = jv_array_concat(cands, json_get(r, "fallbacks"));
 		s->rec = jv_object_delete(jv_object_delete(r,
 		    jv_string("target")), jv_string("fallbacks"));
 	}
-	attempt(s);
+	if (opt.dry_run) {
+		dry_run(s, cands);
+		return;
+	}
+	s->active = 1;
+	active++;
+	policy_record_init(&pol, &s->pr, s->rec, cands, http_now());
+	step(s);
 }
 
 static void
 complete(struct http_transfer *t)
 {
 	struct slot *s = t->user;
+	struct send_failure f;
 	jv target = jv_copy(s->sr.target), fields;
 	double ms = (http_now() - t->started) * 1000;
 
 	s->xfer = NULL;
 	inflight--;
-	if (send_result(&s->sr, t, &fields, &s->last) == 0) {
-		jv usage = json_get(fields, "usage");
-		double v;
+	if (send_result(&s->sr, t, &fields, &f) == 0) {
+		jv usage = json_get(fields, "usage"), c;
+		double v, usd = 0;
 
 		if (json_peek_number(usage, "input", &v))
 			st.in_tokens += v;
 		if (json_peek_number(usage, "output", &v))
 			st.out_tokens += v;
 		note_latency(ms);
+		policy_succeeded(&pol, &s->pr, usage, t, http_now());
 		s->out = send_response(jv_copy(s->rec), target, fields,
-		    (http_now() - s->started) * 1000, s->attempts);
-		{
-			jv c = json_get(s->out, "cost");
-			double usd = 0;
-
-			json_peek_number(c, "usd", &usd);
-			st.usd += usd;
-			log_attempt(s, target, "ok", ms, usage, usd);
-			jv_free(c);
-		}
+		    (http_now() - s->pr.started) * 1000, s->pr.attempts);
+		c = json_get(s->out, "cost");
+		json_peek_number(c, "usd", &usd);
+		st.usd += usd;
+		log_attempt(s, target, "ok", ms, usage, usd);
+		jv_free(c);
 		finish(s, s->out, 0, 0);
 	} else {
 		char status[32];
 
-		snprintf(status, sizeof(status), "%d", s->last.status);
-		log_attempt(s, target, s->last.status ? status :
-		    record_kind_name(s->last.kind), ms, jv_invalid(), 0);
-		try_next(s);
+		snprintf(status, sizeof(status), "%d", f.status);
+		log_attempt(s, target, f.status ? status :
+		    record_kind_name(f.kind), ms, jv_invalid(), 0);
+		policy_failed(&pol, &s->pr, &f, t, http_now());
+		step(s);
 	}
 	jv_free(target);
 	http_transfer_free(t);
@@ -448,14 +500,25 @@ slot_at(size_t i)
 }
 
 static void
+slot_init(struct slot *s, jv rec)
+{
+	memset(s, 0, sizeof(*s));
+	s->rec = rec;
+	s->out = s->pr.rec = jv_invalid();
+	s->sr.target = s->sr.canon = s->sr.body = s->sr.headers =
+	    jv_invalid();
+	s->sr_index = -1;
+}
+
+static void
 slot_clear(struct slot *s)
 {
 	jv_free(s->rec);
-	jv_free(s->cands);
 	send_request_release(&s->sr);
-	free(s->last.retry_after);
-	memset(s, 0, sizeof(*s));
-	s->rec = s->out = s->cands = jv_invalid();
+	policy_record_release(&pol, &s->pr);
+	if (s->active)
+		active--;
+	slot_init(s, jv_invalid());
 }
 
 /*
@@ -528,13 +591,50 @@ progress(int final)
 	    final ? "\n" : "   ");
 }
 
+/* Passes on, once, what the shared state had to say. */
+static void
+state_warnings(void)
+{
+	const char *w;
+
+	if ((w = state_warning(&state)) != NULL)
+		tool_warn("%s", w);
+}
+
+/*
+ * Starts the records whose wait is over; returns the earliest wait still
+ * running (monotonic), or 0.
+ */
+static double
+wake(void)
+{
+	double now = http_now(), next = 0;
+	size_t i;
+
+	for (i = 0; i < ring_len; i++) {
+		struct slot *s = slot_at(i);
+
+		if (!s->active || s->xfer || s->not_before == 0)
+			continue;
+		if (s->not_before <= now) {
+			step(s);
+			now = http_now();
+		}
+		if (s->active && !s->xfer && s->not_before > 0 &&
+		    (next == 0 || s->not_before < next))
+			next = s->not_before;
+	}
+	return next;
+}
+
 static void
 run(struct input *in)
 {
 	char err[ERRBUF_MAX];
-	int eof = 0, ready, got, stdin_flags = -1;
+	int eof = 0, ready, got, stdin_flags = -1, ms;
 	size_t window = (size_t)opt.jobs * 2 + 16;
 	struct http_transfer *t;
+	double next;
 	jv rec;
 
 	ring_cap = window;
@@ -544,8 +644,11 @@ run(struct input *in)
 	/* Pipes and FIFOs must not block the transfers while they wait. */
 	input_set_nonblock(in);
 	for (;;) {
+		/* -j bounds the records under way, waiting ones included. */
 		while (!eof && !tool_interrupted && ring_len < window &&
-		    inflight < opt.jobs) {
+		    active < opt.jobs) {
+			struct slot *s;
+
 			got = input_next(in, &rec, err);
 			if (got == INPUT_AGAIN)
 				break;
@@ -558,55 +661,85 @@ run(struct input *in)
 				tool_count_error(0);
 				continue;
 			}
-			{
-				struct slot *s = slot_at(ring_len++);
-
-				memset(s, 0, sizeof(*s));
-				s->out = s->cands = jv_invalid();
-				s->sr.target = s->sr.canon = s->sr.body =
-				    s->sr.headers = jv_invalid();
-				s->rec = rec;
-				if (got == INPUT_BAD) {
-					s->rec = jv_null();
-					send_fail(&s->last, RECORD_BAD_INPUT,
-					    0, 0, "%s",
-					    record_error_message(rec));
-					finish(s, rec, 1, 0);
-				} else
-					start(s);
-			}
+			s = slot_at(ring_len++);
+			slot_init(s, rec);
+			if (got == INPUT_BAD) {
+				/* rec is the error record already. */
+				s->rec = jv_null();
+				finish(s, rec, 1, 0);
+			} else
+				start(s);
 		}
+		next = wake();
+		state_warnings();
 		drain();
 		progress(0);
-		if ((eof || tool_interrupted) && inflight == 0)
+		if ((eof || tool_interrupted) && active == 0)
 			break;
 		if (tool_interrupted)
 			break;
+		/* Sleep no later than the earliest wait's end. */
+		ms = inflight ? 1000 : 60000;
+		if (next > 0) {
+			double d = ceil((next - http_now()) * 1000);
+
+			if (d < ms)
+				ms = d < 0 ? 0 : (int)d;
+		}
 		if (http_wait(&http, eof || ring_len >= window ||
-		    inflight >= opt.jobs || in->fd < 0 ? -1 : in->fd,
-		    inflight ? 1000 : 60000, &ready, err) == -1) {
+		    active >= opt.jobs || in->fd < 0 ? -1 : in->fd,
+		    ms, &ready, err) == -1) {
 			tool_warn("%s", err);
 			break;
 		}
 		while ((t = http_done(&http)) != NULL)
 			complete(t);
 	}
-	/* Interrupted: abandon transfers still running; their records lost. */
+	/* Interrupted: abandon records under way; their answers are lost. */
 	while (ring_len > 0) {
 		struct slot *s = slot_at(0);
 
-		if (s->xfer)
+		if (s->xfer) {
 			http_abort(&http, s->xfer);
+			s->xfer = NULL;
+		}
 		if (jv_is_valid(s->out))
 			jv_free(s->out);
+		s->out = jv_invalid();
 		slot_clear(s);
 		ring_head = (ring_head + 1) % ring_cap;
 		ring_len--;
 	}
+	state_warnings();
 	free(ring);
 	if (stdin_flags != -1)
 		fcntl(STDIN_FILENO, F_SETFL, stdin_flags);
 	progress(1);
+}
+
+/* --retry-base, --retry-cap, --retry-max-time: seconds, fractions too. */
+static int
+seconds_arg(int ch, const char *arg)
+{
+	const char *name = ch == 'B' ? "--retry-base" : ch == 'C' ?
+	    "--retry-cap" : "--retry-max-time";
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (*end || end == arg || errno || !(v >= 0) || v > 1e7 ||
+	    (ch != 'M' && v == 0)) {
+		tool_warn("%s: expected seconds, got '%s'", name, arg);
+		return -1;
+	}
+	if (ch == 'B')
+		pol.retry.base = v;
+	else if (ch == 'C')
+		pol.retry.cap = v;
+	else
+		pol.retry.max_time = v;
+	return 0;
 }
 
 int
@@ -614,6 +747,11 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'D' },
+		{ "rate", required_argument, NULL, 'A' },
+		{ "retry", required_argument, NULL, 'R' },
+		{ "retry-base", required_argument, NULL, 'B' },
+		{ "retry-cap", required_argument, NULL, 'C' },
+		{ "retry-max-time", required_argument, NULL, 'M' },
 		{ "stats", no_argument, NULL, 'Z' },
 		{ "timeout", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
@@ -630,9 +768,26 @@ main(int argc, char *argv[])
 	opt.jobs = JOBS_DEFAULT;
 	opt.set = jv_object();
 	opt.timeout = 600;
+	policy_init(&pol);
+	state.dfd = -1;
 	while ((ch = getopt_long(argc, argv, "F:hj:m:o:s:TtuV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			if (retry_rate_parse(optarg, &pol.rate.n,
+			    &pol.rate.period) == -1) {
+				tool_warn("--rate: expected N/U (U one of s, "
+				    "m, h, d), got '%s'", optarg);
+				return tool_finish(TOOL_EXIT_USAGE);
+			}
+			pol.rate.burst = 1;
+			break;
+		case 'B':
+		case 'C':
+		case 'M':
+			if (seconds_arg(ch, optarg) == -1)
+				return tool_finish(TOOL_EXIT_USAGE);
+			break;
 		case 'D':
 			opt.dry_run = 1;
 			break;
@@ -673,6 +828,16 @@ main(int argc, char *argv[])
 			break;
 		case 'u':
 			opt.unordered = 1;
+			break;
+		case 'R':
+			n = strtol(optarg, &end, 10);
+			if (*end || end == optarg || n < 0 ||
+			    n > RETRY_MAX_RETRIES) {
+				tool_warn("--retry: expected 0 to %d, got '%s'",
+				    RETRY_MAX_RETRIES, optarg);
+				return tool_finish(TOOL_EXIT_USAGE);
+			}
+			pol.retry.retries = (int)n;
 			break;
 		case 'V':
 			printf("llm-send %s\n", VERSION);
@@ -724,6 +889,12 @@ main(int argc, char *argv[])
 	}
 	http.timeout_ms = opt.timeout * 1000;
 	http_set_parallel(&http, opt.jobs);
+	pol.timeout = (double)opt.timeout;
+	pol.keys = &keys;
+	/* Cooldowns and rate limits are shared; alone is a warning. */
+	if (!opt.dry_run && state_open(&state, NULL, err) == -1)
+		tool_warn("%s", err);
+	pol.state = &state;
 	if ((logpath = getenv("LLM_LOG")) != NULL && *logpath &&
 	    (logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 	    0600)) == -1)
@@ -736,6 +907,7 @@ main(int argc, char *argv[])
 		print_stats();
 	status = tool_status();
 cleanup:
+	state_close(&state);
 	if (logfd != -1)
 		close(logfd);
 	send_keys_release(&keys);

@@ -6,9 +6,11 @@
  * 5xx, 529, connection and receive errors, timeouts, truncated bodies.
  * Final: 400, 401, 403, 404, 413, 422 and quota or billing errors, which
  * arrive as 429 or 402 but are told apart by the provider's error type,
- * code or message (insufficient_quota, zhipu's 1113, ...).  Context length
- * and content filter errors are recognised in 400-class answers by the
- * same means.
+ * code or message (insufficient_quota, zhipu's 1113, ...).  A 429 whose
+ * message asks for a short wait or names a rate ("retry in 44s", "per
+ * minute") stays a rate limit even when it calls itself a quota, as
+ * Gemini's per-minute limits do.  Context length and content filter errors
+ * are recognised in 400-class answers by the same means.
  */
 #ifndef LLM_CLASSIFY_H
 #define LLM_CLASSIFY_H

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <time.h>
 
 #include "buf.h"
 #include "classify.h"
@@ -12,6 +13,7 @@
 #include "json.h"
 #include "redact.h"
 #include "request.h"
+#include "retry.h"
 #include "send.h"
 #include "value.h"
 #include "xalloc.h"
@@ -33,6 +35,8 @@ send_fail(struct send_failure *f, enum record_kind kind, int status,
 	f->kind = kind;
 	f->status = status;
 	f->retriable = retriable;
+	f->retry_after = -1;
+	f->should_retry = -1;
 	va_start(ap, fmt);
 	vsnprintf(f->message, sizeof(f->message), fmt, ap);
 	va_end(ap);
@@ -168,9 +172,19 @@ key_for(struct send_keys *keys, const char *source, char *err)
 		snprintf(k->why, sizeof(k->why), "empty");
 		secmem_free(k->value);
 		k->value = NULL;
-	} else
+	} else {
 		redact_add(k->value->data, k->value->len);
+		keyfile_fingerprint(k->value->data, k->value->len, k->fp);
+	}
 	return k;
+}
+
+struct send_key *
+send_key_get(struct send_keys *keys, const char *source)
+{
+	char err[ERRBUF_MAX];
+
+	return key_for(keys, source, err);
 }
 
 /*
@@ -208,7 +222,7 @@ append_secret(struct curl_slist *l, const char *prefix, struct send_key *k,
 }
 
 struct curl_slist *
-send_auth(struct send_request *sr, struct send_keys *keys,
+send_auth(struct send_request *sr, struct send_keys *keys, const char *source,
     struct send_failure *f)
 {
 	struct curl_slist *l = NULL;
@@ -250,6 +264,11 @@ send_auth(struct send_request *sr, struct send_keys *keys,
 		}
 	}
 	ks = json_get(auth, "keys");
+	if (source && jv_get_kind(ks) == JV_KIND_ARRAY) {
+		/* The caller picked the key: that one, or none. */
+		jv_free(ks);
+		ks = jv_array_append(jv_array(), jv_string(source));
+	}
 	n = jv_get_kind(ks) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ks)) :
 	    0;
 	for (i = 0; i < n && !found && prefix; i++) {
@@ -347,6 +366,29 @@ send_dry_run(struct send_request *sr)
 	    jv_string("body"), jv_copy(sr->body));
 }
 
+/* What the server says about trying again. */
+static void
+server_hints(struct http_transfer *t, struct send_failure *f)
+{
+	struct timespec ts;
+	char *v;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* retry-after-ms is the finer of the two: it wins. */
+	v = http_header(t, "retry-after-ms");
+	f->retry_after = retry_after_ms_parse(v);
+	free(v);
+	if (f->retry_after < 0) {
+		v = http_header(t, "retry-after");
+		f->retry_after = retry_after_parse(v, (double)ts.tv_sec +
+		    (double)ts.tv_nsec / 1e9);
+		free(v);
+	}
+	v = http_header(t, "x-should-retry");
+	f->should_retry = retry_should_retry_parse(v);
+	free(v);
+}
+
 int
 send_result(struct send_request *sr, struct http_transfer *t, jv *fields,
     struct send_failure *f)
@@ -374,7 +416,7 @@ send_result(struct send_request *sr, struct http_transfer *t, jv *fields,
 		send_fail(f, kind, (int)t->status, retriable, "HTTP %ld%s%s%s%s",
 		    t->status, type ? " " : "", type ? type : "",
 		    m ? ": " : "", m ? m : "");
-		f->retry_after = http_header(t, "retry-after");
+		server_hints(t, f);
 		jv_free(info);
 		return -1;
 	}

@@ -20,6 +20,7 @@
 
 #include "dialect.h"
 #include "http.h"
+#include "keyfile.h"
 #include "record.h"
 #include "secmem.h"
 
@@ -37,6 +38,7 @@ struct send_request {
 struct send_key {
 	char		*source;	/* the value expression */
 	struct secmem	*value;		/* NULL: did not resolve */
+	char		 fp[KEYFILE_FP_LEN + 1];	/* of value */
 	char		 why[256];	/* why not */
 	char		*prefix;	/* the header line last built ... */
 	struct secmem	*line;		/* ... kept: one per request is costly */
@@ -53,7 +55,8 @@ struct send_failure {
 	int		 status;
 	int		 retriable;
 	char		 message[512];
-	char		*retry_after;	/* the header, when sent; caller frees */
+	double		 retry_after;	/* seconds the server asked, < 0 none */
+	int		 should_retry;	/* x-should-retry: 1, 0, -1 absent */
 };
 
 /*
@@ -69,13 +72,21 @@ int	send_prepare(jv rec, jv target, int stream, struct send_request *sr,
 void	send_request_release(struct send_request *sr);
 
 /*
+ * The key behind source (borrowed), resolved on first use and kept in keys
+ * with its fingerprint; value is NULL and why says why when it does not
+ * resolve.  Returns an entry of keys.
+ */
+struct send_key *send_key_get(struct send_keys *keys, const char *source);
+
+/*
  * Builds the header list for sr: Content-Type, the adapter's headers, the
- * target's headers (values resolved) and the auth header of the first key
- * source that resolves.  Returns the list (the caller hands it to
- * http_post with secret set), or NULL with the failure filled.
+ * target's headers (values resolved) and the auth header with the key of
+ * source, or, when source is NULL, of the first key source of the target
+ * that resolves.  Returns the list (the caller hands it to http_post with
+ * secret set), or NULL with the failure filled.
  */
 struct curl_slist *send_auth(struct send_request *sr, struct send_keys *keys,
-	    struct send_failure *f);
+	    const char *source, struct send_failure *f);
 
 /* The request as --dry-run shows it: method, url, headers (secrets never
  * resolved: auth values read "<redacted>"), body.  Returns a new object. */
@@ -83,7 +94,8 @@ jv	send_dry_run(struct send_request *sr);
 
 /*
  * Reads a finished transfer: 0 with the response fields in *fields, or
- * -1 with f filled (transport error, HTTP error, unusable body).
+ * -1 with f filled (transport error, HTTP error, unusable body), the
+ * server's Retry-After or retry-after-ms and x-should-retry included.
  */
 int	send_result(struct send_request *sr, struct http_transfer *t,
 	    jv *fields, struct send_failure *f);
@@ -106,7 +118,10 @@ jv	send_error(jv rec, const char *provider, const struct send_failure *f);
 
 void	send_keys_release(struct send_keys *keys);
 
-/* Records whose "error" says this: a failure filled by hand. */
+/*
+ * Records whose "error" says this: a failure filled by hand (no
+ * Retry-After, no x-should-retry).
+ */
 void	send_fail(struct send_failure *f, enum record_kind kind, int status,
 	    int retriable, const char *fmt, ...)
 	    __attribute__((format(printf, 5, 6)));

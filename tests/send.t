@@ -198,7 +198,8 @@ check "an error record is sent again and answered" jqf "$T/p2" '
 # llm-send -m primary | llm-send -m backup
 printf '%s\n' '{"id":"c1","prompt":"one"}' '{"id":"c2","prompt":"two"}' \
     >"$T/chain.in"
-llm-send -m st/s503 <"$T/chain.in" 2>/dev/null | tee "$T/chain.mid" |
+llm-send --retry 0 -m st/s503 <"$T/chain.in" 2>/dev/null |
+    tee "$T/chain.mid" |
     llm-send -m ok/backup >"$T/chain.out" 2>/dev/null
 rc=$?
 check "chain: the first stage gives retriable error records" \
@@ -211,7 +212,7 @@ is "chain: the second stage exits 0" "$rc" 0
 
 # /st/alt/ fails the first request and answers the second: only the
 # failed record goes to the backup.
-llm-send -j 1 -m st/alt <"$T/chain.in" 2>/dev/null >"$T/alt.mid"
+llm-send --retry 0 -j 1 -m st/alt <"$T/chain.in" 2>/dev/null >"$T/alt.mid"
 before=$(mock_requests)
 llm-send -m ok/backup <"$T/alt.mid" >"$T/alt.out" 2>/dev/null
 is "chain: the second stage sends only what failed" \
@@ -247,7 +248,7 @@ check "-F: unused when the primary answers" jqf "$T/f3" \
 is "-F: one request when the primary answers" "$(mock_requests)" \
     $((before + 1))
 record '{"id":"f4","prompt":"fall"}' |
-    llm-send -m st/s503 -F st/s429 >"$T/f4" 2>/dev/null
+    llm-send --retry 0 -m st/s503 -F st/s429 >"$T/f4" 2>/dev/null
 rc=$?
 check "-F: every candidate failing gives one error record" jqf "$T/f4" '
 	.id == "f4" and .error.retriable == true and .attempts == 2 and
@@ -264,10 +265,11 @@ printf '%s\n' '{"prompt":"a"}' '{"prompt":"b","model":"st/s400"}' |
     llm-send -m ok/m >/dev/null 2>&1
 is "exit 1 when some records became error records" "$?" 1
 printf '%s\n' '{"prompt":"a"}' '{"prompt":"b","model":"st/s503"}' \
-    '{"prompt":"c","model":"st/s429"}' | llm-send -m ok/m >/dev/null 2>&1
+    '{"prompt":"c","model":"st/s429"}' | llm-send --retry 0 -m ok/m \
+    >/dev/null 2>&1
 is "exit 75 when every failure was transient (503, 429)" "$?" 75
 printf '%s\n' '{"prompt":"b","model":"st/s503"}' \
-    '{"prompt":"c","model":"st/s400"}' | llm-send >/dev/null 2>&1
+    '{"prompt":"c","model":"st/s400"}' | llm-send --retry 0 >/dev/null 2>&1
 is "exit 1 when a failure was not transient" "$?" 1
 
 before=$(mock_requests)
@@ -442,7 +444,7 @@ check "--stats: stdout holds the records only" jqs "$T/s.out" '
 echo 'not json' >"$T/l.log"
 printf '%s\n' '{"id":"l1","prompt":"hello there"}' \
     '{"id":"l2","prompt":"x","model":"st/s503"}' |
-    LLM_LOG=$T/l.log llm-send -m ok/m >/dev/null 2>&1
+    LLM_LOG=$T/l.log llm-send --retry 0 -m ok/m >/dev/null 2>&1
 tail -n +2 "$T/l.log" >"$T/l.new"
 check "LLM_LOG: one JSON line per attempt, appended" jqs "$T/l.new" '
 	length == 2 and (map(.id) | sort) == ["l1", "l2"] and

@@ -33,3 +33,5 @@ complete -c llm-resolve -n 'not __llm_resolve_listing' -s m -x -a '(__llm_resolv
 complete -c llm-resolve -n __llm_resolve_listing -s p -x -a '(__llm_resolve_providers)' -d 'List only the models of a provider'
 complete -c llm-resolve -n 'not __llm_resolve_listing' -s S -x -d 'Seed the weighted choice of aliases'
 complete -c llm-resolve -s V -d 'Print the version and exit'
+complete -c llm-resolve -l state -d 'Print the shared cooldowns and rate limits'
+complete -c llm-resolve -l state-clear -d 'Forget the shared cooldowns and rate limits'

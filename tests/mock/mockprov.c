@@ -21,8 +21,9 @@
  * What it answers, first rule that applies:
  *  1. GET or HEAD /health: 200 "ok".
  *  2. -s SCRIPT.json: the first route whose "match" is a substring of the
- *     request target; its i-th hit gets responses[i], then "then" decides
- *     ("repeat-last", "cycle" or "default").
+ *     request target (and, when it has "header": "name: text", whose
+ *     request header name holds text); its i-th hit gets responses[i],
+ *     then "then" decides ("repeat-last", "cycle" or "default").
  *  3. -f FIXTURE: the i-th POST gets the fixture's responses[i] (a
  *     .meta.json file), repeating the last; a plain .sse or .json file is the
  *     200 body of every POST.  -c N writes fixture bodies in N-byte chunks,
@@ -55,7 +56,14 @@
  * answer).  User headers named content-length, transfer-encoding or
  * connection are dropped: the framing is the mock's.  "delay_ms": [min, max]
  * at the top level delays every answer by a uniform random amount, seeded
- * with -S or the pid.
+ * with -S or the pid.  "rate_limit": {"limit": N, "window_ms": W, "match":
+ * S} at the top level answers 429 (rate_limit_error) to any request (whose
+ * target holds S, when given) past N in the last W milliseconds, as a
+ * provider enforcing its limit would.
+ *
+ * Each request record also carries "time_ms", the wall clock in
+ * milliseconds when the request was complete, and "limited": true when
+ * the rate limit refused it.
  *
  * It exits 0 on SIGINT or SIGTERM and after -t seconds (300) without network
  * activity, so a crashed test never leaves it behind.  It prints nothing but
@@ -150,6 +158,7 @@ struct reply {
 
 struct route {
 	char		*match;
+	char		*header;	/* "name: text", or NULL */
 	struct reply	*replies;
 	size_t		 nreplies;
 	size_t		 hits;
@@ -204,6 +213,11 @@ static struct {
 	size_t		  nconns;
 	size_t		  conncap;
 	int64_t		  last_activity;
+	long		  rl_limit;	/* "rate_limit", 0: none */
+	long		  rl_window;
+	char		 *rl_match;
+	int64_t		 *rl_times;	/* ring of answer times, ms */
+	size_t		  rl_head;
 } g;
 
 static int sigpipe_fds[2] = { -1, -1 };
@@ -561,6 +575,11 @@ load_script(const char *path)
 			memset(rt, 0, sizeof(*rt));
 			if ((rt->match = peek_str(route, "match")) == NULL)
 				rt->match = xstrdup("");
+			rt->header = peek_str(route, "header");
+			if (rt->header != NULL &&
+			    strchr(rt->header, ':') == NULL)
+				errx(1, "%s: route %d: \"header\" is not "
+				    "\"name: text\"", path, i);
 			rt->then = THEN_REPEAT;
 			if ((then = peek_str(route, "then")) != NULL) {
 				if (strcmp(then, "cycle") == 0)
@@ -594,6 +613,20 @@ load_script(const char *path)
 	} else if (jv_is_valid(routes))
 		errx(1, "%s: \"routes\" is not an array", path);
 	jv_free(routes);
+
+	v = peek(s, "rate_limit");
+	if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		g.rl_limit = peek_long(v, "limit", 0, path);
+		g.rl_window = peek_long(v, "window_ms", 60000, path);
+		g.rl_match = peek_str(v, "match");
+		if (g.rl_limit < 1 || g.rl_limit > 1000000 || g.rl_window < 1)
+			errx(1, "%s: bad \"rate_limit\"", path);
+		g.rl_times = calloc((size_t)g.rl_limit, sizeof(*g.rl_times));
+		if (g.rl_times == NULL)
+			err(1, "calloc");
+	} else if (jv_is_valid(v))
+		errx(1, "%s: bad \"rate_limit\"", path);
+	jv_free(v);
 
 	v = peek(s, "delay_ms");
 	if (jv_get_kind(v) == JV_KIND_NUMBER) {
@@ -1267,8 +1300,9 @@ path_dialect(struct conn *c)
 
 /* Writes LOGDIR/NNNNNN.json and a requests.log line; consumes parsed. */
 static void
-record(struct conn *c, unsigned long seq, jv parsed)
+record(struct conn *c, unsigned long seq, jv parsed, int limited)
 {
+	struct timespec	 ts;
 	char		 path[PATH_MAX], tmp[PATH_MAX];
 	const char	*p;
 	jv		 o, s;
@@ -1288,6 +1322,11 @@ record(struct conn *c, unsigned long seq, jv parsed)
 	o = jv_object_set(o, jv_string("body"),
 	    jv_string_sized(c->body.p ? c->body.p : "", (int)c->body.len));
 	o = jv_object_set(o, jv_string("json"), parsed);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	o = jv_object_set(o, jv_string("time_ms"), jv_number(
+	    (double)ts.tv_sec * 1000 + (double)(ts.tv_nsec / 1000000)));
+	if (limited)
+		o = jv_object_set(o, jv_string("limited"), jv_true());
 	s = jv_dump_string(o, 0);
 	s = jv_string_append_str(s, "\n");
 
@@ -1320,6 +1359,53 @@ record(struct conn *c, unsigned long seq, jv parsed)
 	}
 }
 
+/* Whether c has the header "name: text" asks for (NULL: any request). */
+static int
+header_matches(struct conn *c, const char *want)
+{
+	const char	*colon, *text;
+	char		*name;
+	size_t		 i;
+	jv		 v;
+	int		 hit;
+
+	if (want == NULL)
+		return 1;
+	colon = strchr(want, ':');
+	name = xstrdup(want);
+	name[colon - want] = '\0';
+	for (i = 0; name[i]; i++)
+		name[i] = (char)tolower((unsigned char)name[i]);
+	for (text = colon + 1; *text == ' '; text++)
+		;
+	v = jv_object_get(jv_copy(c->headers), jv_string(name));
+	hit = jv_get_kind(v) == JV_KIND_STRING &&
+	    strstr(jv_string_value(v), text) != NULL;
+	jv_free(v);
+	free(name);
+	return hit;
+}
+
+/*
+ * Whether the rate limit refuses a request now: more than rl_limit in the
+ * last rl_window ms.  Refused requests do not count.
+ */
+static int
+rate_limited(struct conn *c)
+{
+	int64_t	 now = now_ms(), oldest;
+
+	if (g.rl_limit == 0 ||
+	    (g.rl_match && strstr(c->target, g.rl_match) == NULL))
+		return 0;
+	oldest = g.rl_times[g.rl_head];
+	if (oldest != 0 && now - oldest < g.rl_window)
+		return 1;
+	g.rl_times[g.rl_head] = now;
+	g.rl_head = (g.rl_head + 1) % (size_t)g.rl_limit;
+	return 0;
+}
+
 /* Returns the scripted or fixture reply for c, NULL for the default. */
 static struct reply *
 pick(struct conn *c, int health)
@@ -1331,7 +1417,8 @@ pick(struct conn *c, int health)
 		return NULL;
 	for (i = 0; i < g.nroutes; i++) {
 		rt = &g.routes[i];
-		if (strstr(c->target, rt->match) == NULL)
+		if (strstr(c->target, rt->match) == NULL ||
+		    !header_matches(c, rt->header))
 			continue;
 		if (rt->nreplies == 0)
 			return NULL;
@@ -1366,7 +1453,7 @@ handle_request(struct conn *c)
 	unsigned long	 seq;
 	size_t		 plen;
 	long		 delay = 0;
-	int		 status, health;
+	int		 status, health, limited;
 	enum dialect	 dial;
 	jv		 parsed;
 
@@ -1376,14 +1463,14 @@ handle_request(struct conn *c)
 		jv_free(parsed);
 		parsed = jv_null();
 	}
-	record(c, seq, jv_copy(parsed));
-
 	plen = strcspn(c->target, "?");
 	health = (strcmp(c->method, "GET") == 0 ||
 	    strcmp(c->method, "HEAD") == 0) && plen == 7 &&
 	    strncmp(c->target, "/health", 7) == 0;
+	limited = !health && rate_limited(c);
+	record(c, seq, jv_copy(parsed), limited);
 	dial = path_dialect(c);
-	r = pick(c, health);
+	r = limited ? NULL : pick(c, health);
 
 	if (g.delay_max > 0)
 		delay = g.delay_min + (long)(rng_next() %
@@ -1391,7 +1478,13 @@ handle_request(struct conn *c)
 	if (r != NULL)
 		delay += r->delay_ms;
 
-	if (r != NULL && r->hang) {
+	if (limited) {
+		status = 429;
+		error_body(&b, "mockprov: rate limit exceeded",
+		    "rate_limit_error", "rate_limit_exceeded");
+		conn_emit(c, status, "application/json", jv_null(), b.p,
+		    b.len, 0, 0, -1, CL_KEEP);
+	} else if (r != NULL && r->hang) {
 		status = 0;
 		c->state = S_HANG;
 	} else if (r != NULL && r->reset) {
@@ -1981,7 +2074,10 @@ cleanup(void)
 			reply_free(&g.routes[i].replies[j]);
 		free(g.routes[i].replies);
 		free(g.routes[i].match);
+		free(g.routes[i].header);
 	}
+	free(g.rl_times);
+	free(g.rl_match);
 	free(g.routes);
 	for (i = 0; i < g.nfixture; i++)
 		reply_free(&g.fixture[i]);
