@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cache.h"
 #include "catalog.h"
 #include "config.h"
 #include "dialect.h"
@@ -54,6 +55,8 @@ struct slot {
 	double			 not_before;	/* waiting until then, 0: not */
 	int			 active;	/* started and not finished */
 	int			 written;	/* -u: out already written */
+	char			 key[CACHE_KEY_HEX + 1];	/* --cache */
+	char			 key_ref[256];	/* the target the key is for */
 };
 
 struct opts {
@@ -63,6 +66,7 @@ struct opts {
 	int		 jobs;
 	int		 unordered;
 	int		 dry_run;
+	int		 cache;
 	int		 stats;
 	long		 timeout;
 	enum input_mode	 mode;
@@ -82,6 +86,7 @@ static struct resolver res;
 static struct http http;
 static struct send_keys keys;
 static int logfd = -1;
+static struct cache cache;
 static const char *default_model;
 
 static struct policy pol;
@@ -104,7 +109,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: llm-send [-hTtuV] [-F ref,...] [-j jobs] [-m model] "
 	    "[-o key=value]\n"
-	    "                [-s system] [--dry-run] [--rate N/U] "
+	    "                [-s system] [--cache] [--dry-run] [--rate N/U] "
 	    "[--retry n]\n"
 	    "                [--retry-base secs] [--retry-cap secs] "
 	    "[--retry-max-time secs]\n"
@@ -241,6 +246,13 @@ note_latency(double ms)
 static void
 finish(struct slot *s, jv out, int failed, int retriable)
 {
+	/* Only the first candidate's complete answer is the key's. */
+	if (opt.cache && !failed && s->key[0] && !opt.dry_run) {
+		char err[ERRBUF_MAX];
+
+		if (cache_store(&cache, s->key, s->key_ref, out, err) == -1)
+			tool_warn("%s; going on uncached", err);
+	}
 	s->out = out;
 	send_request_release(&s->sr);
 	s->sr_index = -1;
@@ -402,6 +414,51 @@ dry_run(struct slot *s, jv cands)
 	finish(s, send_error(jv_copy(s->rec), NULL, &f), 1, 0);
 }
 
+/*
+ * The candidates of a record that carries a resolution: its target's and
+ * fallbacks' references resolved again here.  Borrows rec.  Returns the
+ * array, or jv_invalid() with err.
+ */
+static jv
+retarget(jv rec, char *err)
+{
+	jv refs = jv_array(), fb = json_get(rec, "fallbacks"), cands;
+	jv t = json_get(rec, "target");
+	int i, n;
+
+	refs = jv_array_append(refs, json_get(t, "ref"));
+	jv_free(t);
+	n = jv_get_kind(fb) == JV_KIND_ARRAY ? jv_array_length(jv_copy(fb)) :
+	    0;
+	for (i = 0; i < n; i++) {
+		jv e = jv_array_get(jv_copy(fb), i);
+
+		refs = jv_array_append(refs, json_get(e, "ref"));
+		jv_free(e);
+	}
+	jv_free(fb);
+	cands = jv_array();
+	n = jv_array_length(jv_copy(refs));
+	for (i = 0; i < n; i++) {
+		jv ref = jv_array_get(jv_copy(refs), i);
+		jv c = jv_get_kind(ref) == JV_KIND_STRING ?
+		    resolve_target(&res, jv_string_value(ref), err) :
+		    (errbuf_set(err, "a target without a \"ref\""),
+		    jv_invalid());
+
+		jv_free(ref);
+		if (!jv_is_valid(c)) {
+			jv_free(c);
+			jv_free(cands);
+			jv_free(refs);
+			return jv_invalid();
+		}
+		cands = jv_array_append(cands, c);
+	}
+	jv_free(refs);
+	return cands;
+}
+
 /* A new record: resolve it and start its first attempt. */
 static void
 start(struct slot *s)
@@ -422,13 +479,23 @@ start(struct slot *s)
 	}
 	rec = apply_defaults(rec);
 	if (json_peek_kind(rec, "target") == JV_KIND_OBJECT) {
-		jv fb = json_get(rec, "fallbacks");
+		/*
+		 * A record's target is taken as the references it names,
+		 * resolved here again: never its URL, keys or headers, which
+		 * would let a record run commands or send keys anywhere.
+		 */
+		char err[ERRBUF_MAX];
 
-		cands = jv_array_append(jv_array(), json_get(rec, "target"));
-		if (jv_get_kind(fb) == JV_KIND_ARRAY)
-			cands = jv_array_concat(cands, fb);
-		else
-			jv_free(fb);
+		if (!jv_is_valid(cands = retarget(rec, err))) {
+			s->rec = jv_null();
+			rec = jv_object_delete(jv_object_delete(rec,
+			    jv_string("target")), jv_string("fallbacks"));
+			finish(s, record_error(rec, RECORD_CONFIG, 0, NULL, 0,
+			    err), 1, 0);
+			return;
+		}
+		rec = jv_object_delete(jv_object_delete(rec,
+		    jv_string("target")), jv_string("fallbacks"));
 		s->rec = rec;
 	} else {
 		r = resolve_request(&res, rec, default_model, &failed);
@@ -441,6 +508,24 @@ start(struct slot *s)
 		cands = jv_array_concat(cands, json_get(r, "fallbacks"));
 		s->rec = jv_object_delete(jv_object_delete(r,
 		    jv_string("target")), jv_string("fallbacks"));
+	}
+	if (opt.cache && !opt.dry_run) {
+		jv t = jv_array_get(jv_copy(cands), 0), hit;
+		char err[ERRBUF_MAX];
+		int got = cache_fetch(&cache, s->rec, t, s->key, &hit, err);
+
+		snprintf(s->key_ref, sizeof(s->key_ref), "%s",
+		    json_peek_string(t, "ref") ? json_peek_string(t, "ref") :
+		    "");
+		jv_free(t);
+		if (got == -1)
+			tool_warn("%s; going on uncached", err);
+		if (got == CACHE_HIT) {
+			s->key[0] = '\0';	/* nothing to store again */
+			jv_free(cands);
+			finish(s, hit, 0, 0);
+			return;
+		}
 	}
 	if (opt.dry_run) {
 		dry_run(s, cands);
@@ -746,6 +831,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "cache", no_argument, NULL, 'K' },
 		{ "dry-run", no_argument, NULL, 'D' },
 		{ "rate", required_argument, NULL, 'A' },
 		{ "retry", required_argument, NULL, 'R' },
@@ -787,6 +873,9 @@ main(int argc, char *argv[])
 		case 'M':
 			if (seconds_arg(ch, optarg) == -1)
 				return tool_finish(TOOL_EXIT_USAGE);
+			break;
+		case 'K':
+			opt.cache = 1;
 			break;
 		case 'D':
 			opt.dry_run = 1;
@@ -869,6 +958,10 @@ main(int argc, char *argv[])
 		tool_die(TOOL_EXIT_USAGE, "%s", err);
 	}
 	resolver_init(&res, &cat, &cfg);
+	if (opt.cache && cache_open(&cache, err) == -1) {
+		tool_warn("%s", err);
+		goto cleanup;
+	}
 	value_config_lookup = config_key;
 	/* keyfile:NAME sources: opened and unlocked once, on first use. */
 	keyfile_install_lookup();
@@ -907,6 +1000,11 @@ main(int argc, char *argv[])
 		print_stats();
 	status = tool_status();
 cleanup:
+	if (opt.cache) {
+		if (cache.dir && cache_flush(&cache, err) == -1)
+			tool_warn("%s", err);
+		cache_close(&cache);
+	}
 	state_close(&state);
 	if (logfd != -1)
 		close(logfd);

@@ -74,7 +74,8 @@ void	send_request_release(struct send_request *sr);
 /*
  * The key behind source (borrowed), resolved on first use and kept in keys
  * with its fingerprint; value is NULL and why says why when it does not
- * resolve.  Returns an entry of keys.
+ * resolve.  Returns an entry of keys, valid until the next call that
+ * resolves a new source (send_key_get, send_auth).
  */
 struct send_key *send_key_get(struct send_keys *keys, const char *source);
 

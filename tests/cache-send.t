@@ -101,8 +101,8 @@ check "... answering every record" \
 n=$(mock_requests)
 e=$(entries)
 echo '{"id":"f1","model":"st/s500","prompt":"fails"}' >"$T/err.jsonl"
-llm-send --cache <"$T/err.jsonl" >/dev/null 2>&1
-llm-send --cache <"$T/err.jsonl" >"$T/o4" 2>/dev/null
+llm-send --cache --retry 0 <"$T/err.jsonl" >/dev/null 2>&1
+llm-send --cache --retry 0 <"$T/err.jsonl" >"$T/o4" 2>/dev/null
 is "an error is never stored: it is sent again" \
     "$(mock_requests)/$(entries)" "$((n + 2))/$e"
 check "... and stays an error record" jqx -e '.error.kind == "server"' \

@@ -275,6 +275,7 @@ jqs() {
 
 # Joined deltas == the end's text, reasoning and each call's arguments
 # (as parsed; arguments_raw when they did not parse), on an events file.
+# shellcheck disable=SC2016 # $t is a jq variable
 JOINED='(map(select(.type == "text") | .delta) | join("")) as $t |
     (map(select(.type == "reasoning") | .delta) | join("")) as $r |
     (map(select(.type == "tool_call")) | group_by(.index) |

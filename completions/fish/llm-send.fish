@@ -34,6 +34,7 @@ function __llm_send_set
     end
 end
 
+complete -c llm-send -l cache -d 'Answer from and store into the llm-cache store'
 complete -c llm-send -l dry-run -d 'Show the HTTP requests instead of sending them'
 complete -c llm-send -s F -x -a '(__llm_send_fallbacks)' -d 'Append fallback references'
 complete -c llm-send -s h -d 'Print the usage and exit'
