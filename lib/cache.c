@@ -283,90 +283,14 @@ cache_close(struct cache *c)
 
 /* -- canonical JSON and the key --------------------------------------- */
 
-static int
-canon_string(struct buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, start = 0;
-	char esc[7];
-
-	if (buf_putc(b, '"') == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		const char *e;
-
-		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7f)
-			continue;
-		switch (ch) {
-		case '"':
-			e = "\\\"";
-			break;
-		case '\\':
-			e = "\\\\";
-			break;
-		case '\n':
-			e = "\\n";
-			break;
-		case '\t':
-			e = "\\t";
-			break;
-		case '\r':
-			e = "\\r";
-			break;
-		case '\b':
-			e = "\\b";
-			break;
-		case '\f':
-			e = "\\f";
-			break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[ch >> 4];
-			esc[5] = hex[ch & 15];
-			esc[6] = '\0';
-			e = esc;
-		}
-		if (buf_append(b, s + start, i - start) == -1 ||
-		    buf_puts(b, e) == -1)
-			return -1;
-		start = i + 1;
-	}
-	if (buf_append(b, s + start, n - start) == -1)
-		return -1;
-	return buf_putc(b, '"');
-}
-
+/*
+ * Numbers as json_write writes them, but -0 as 0: the key must not depend
+ * on a sign that compares equal.
+ */
 static int
 canon_number(struct buf *b, double d)
 {
-	char tmp[40];
-	int prec;
-
-	if (isnan(d))
-		return buf_puts(b, "null");
-	if (isinf(d))
-		d = d > 0 ? 1.7976931348623157e308 : -1.7976931348623157e308;
-	if (d == floor(d) && fabs(d) < 1e17) {
-		long long ll = (long long)d;
-		unsigned long long u = ll < 0 ? -(unsigned long long)ll :
-		    (unsigned long long)ll;
-		char *p = tmp + sizeof(tmp);
-
-		/* -0 is 0: no sign unless the integer is negative. */
-		do
-			*--p = (char)('0' + u % 10);
-		while ((u /= 10) != 0);
-		if (ll < 0)
-			*--p = '-';
-		return buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
-	}
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	return buf_puts(b, tmp);
+	return d == 0 ? buf_putc(b, '0') : json_write_number(b, d);
 }
 
 struct member {
@@ -416,7 +340,7 @@ canon_object(struct buf *b, jv v)
 		r = -1;
 	for (i = 0; i < n && r == 0; i++)
 		r = (i && buf_putc(b, ',') == -1) ||
-		    canon_string(b, m[i].name, m[i].len) == -1 ||
+		    json_write_string(b, m[i].name, m[i].len) == -1 ||
 		    buf_putc(b, ':') == -1 ||
 		    cache_canonical(b, m[i].value) == -1 ? -1 : 0;
 	for (i = 0; i < n; i++) {
@@ -443,7 +367,7 @@ cache_canonical(struct buf *b, jv v)
 	case JV_KIND_NUMBER:
 		return canon_number(b, jv_number_value(v));
 	case JV_KIND_STRING:
-		return canon_string(b, jv_string_value(v),
+		return json_write_string(b, jv_string_value(v),
 		    (size_t)jv_string_length_bytes(jv_copy(v)));
 	case JV_KIND_ARRAY:
 		if (buf_putc(b, '[') == -1)
@@ -503,7 +427,7 @@ cache_key_canon(jv canon, jv target, char *hex, char *err)
 		buf_putc(&b, '"');
 		buf_puts(&b, ident[i]);
 		buf_puts(&b, "\":");
-		r = canon_string(&b, val[i], strlen(val[i]));
+		r = json_write_string(&b, val[i], strlen(val[i]));
 	}
 	buf_puts(&b, "},\"version\":" VERSION_TEXT "}");
 	crypto_generichash(sum, sizeof(sum), (const unsigned char *)b.data,

@@ -149,8 +149,8 @@ json_dump(jv v, size_t *lenp)
 	return p;
 }
 
-static int
-write_string(struct buf *b, const char *s, size_t n)
+int
+json_write_string(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, start = 0;
@@ -201,8 +201,8 @@ write_string(struct buf *b, const char *s, size_t n)
 	return buf_putc(b, '"');
 }
 
-static int
-write_number(struct buf *b, double d)
+int
+json_write_number(struct buf *b, double d)
 {
 	char tmp[40];
 	int prec;
@@ -249,9 +249,9 @@ json_write(struct buf *b, jv v)
 	case JV_KIND_FALSE:
 		return buf_puts(b, "false");
 	case JV_KIND_NUMBER:
-		return write_number(b, jv_number_value(v));
+		return json_write_number(b, jv_number_value(v));
 	case JV_KIND_STRING:
-		return write_string(b, jv_string_value(v),
+		return json_write_string(b, jv_string_value(v),
 		    (size_t)jv_string_length_bytes(jv_copy(v)));
 	case JV_KIND_ARRAY:
 		if (buf_putc(b, '[') == -1)

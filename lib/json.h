@@ -62,6 +62,14 @@ struct buf;
 int	json_write(struct buf *b, jv v);
 
 /*
+ * The pieces json_write uses, for other writers (the cache's canonical
+ * form): n bytes of UTF-8 as a JSON string; a number in the shortest form
+ * that reads back (integers below 1e17 without printf, NaN as null).
+ */
+int	json_write_string(struct buf *b, const char *s, size_t n);
+int	json_write_number(struct buf *b, double d);
+
+/*
  * Turns a jq parse error about file path into `path: line N: what
  * (column M)` in err, dropping jq's quotation of the input (which may
  * hold a secret).  Returns -1.
