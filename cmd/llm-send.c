@@ -982,6 +982,7 @@ main(int argc, char *argv[])
 	}
 	http.timeout_ms = opt.timeout * 1000;
 	http_set_parallel(&http, opt.jobs);
+	http_set_wake_fd(&http, tool_signal_fd());
 	pol.timeout = (double)opt.timeout;
 	pol.keys = &keys;
 	/* Cooldowns and rate limits are shared; alone is a warning. */

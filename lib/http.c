@@ -32,7 +32,14 @@ http_init(struct http *h, char *err)
 	/* Multiplex on HTTP/2 rather than opening a connection per request. */
 	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	h->connect_timeout_ms = 30000;
+	h->wake_fd = -1;
 	return 0;
+}
+
+void
+http_set_wake_fd(struct http *h, int fd)
+{
+	h->wake_fd = fd;
 }
 
 void
@@ -182,16 +189,23 @@ int
 http_wait(struct http *h, int extra_fd, int timeout_ms, int *fd_ready,
     char *err)
 {
-	struct curl_waitfd wfd;
+	struct curl_waitfd wfd[2];
 	CURLMcode mc;
-	int still, n = 0;
+	int still, n = 0, nw = 0;
 
 	*fd_ready = 0;
 	if ((mc = curl_multi_perform(h->multi, &still)) != CURLM_OK)
 		return errbuf_set(err, "curl: %s", curl_multi_strerror(mc));
-	wfd.fd = extra_fd;
-	wfd.events = CURL_WAIT_POLLIN;
-	wfd.revents = 0;
+	if (extra_fd >= 0) {
+		wfd[nw].fd = extra_fd;
+		wfd[nw].events = CURL_WAIT_POLLIN;
+		wfd[nw++].revents = 0;
+	}
+	if (h->wake_fd >= 0) {
+		wfd[nw].fd = h->wake_fd;
+		wfd[nw].events = CURL_WAIT_POLLIN;
+		wfd[nw++].revents = 0;
+	}
 	/*
 	 * curl_multi_wait, not curl_multi_poll: with Debian 12's libcurl
 	 * 7.88, curl_multi_poll was seen sleeping its whole timeout while
@@ -199,15 +213,15 @@ http_wait(struct http *h, int extra_fd, int timeout_ms, int *fd_ready,
 	 * run of 20,000 requests); curl_multi_wait does not.  It returns at
 	 * once when there is nothing to wait on, so sleep by hand then.
 	 */
-	if (h->running == 0 && extra_fd < 0) {
+	if (h->running == 0 && nw == 0) {
 		poll(NULL, 0, timeout_ms);
 		return 0;
 	}
-	mc = curl_multi_wait(h->multi, extra_fd >= 0 ? &wfd : NULL,
-	    extra_fd >= 0 ? 1 : 0, timeout_ms, &n);
+	mc = curl_multi_wait(h->multi, nw > 0 ? wfd : NULL, (unsigned)nw,
+	    timeout_ms, &n);
 	if (mc != CURLM_OK)
 		return errbuf_set(err, "curl: %s", curl_multi_strerror(mc));
-	*fd_ready = extra_fd >= 0 && wfd.revents != 0;
+	*fd_ready = extra_fd >= 0 && wfd[0].revents != 0;
 	if ((mc = curl_multi_perform(h->multi, &still)) != CURLM_OK)
 		return errbuf_set(err, "curl: %s", curl_multi_strerror(mc));
 	return 0;

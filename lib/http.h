@@ -29,6 +29,7 @@ struct http {
 	int		 running;
 	long		 timeout_ms;		/* per transfer, 0: none */
 	long		 connect_timeout_ms;
+	int		 wake_fd;		/* ends a wait; -1: none */
 };
 
 struct http_transfer {
@@ -58,6 +59,13 @@ int	http_init(struct http *h, char *err);
  */
 void	http_set_parallel(struct http *h, int n);
 
+/*
+ * A descriptor whose becoming readable ends every http_wait (a tool's
+ * signal pipe, tool_signal_fd), so that an interrupt is seen at once
+ * however long the wait; -1 for none, the default.
+ */
+void	http_set_wake_fd(struct http *h, int fd);
+
 void	http_release(struct http *h);
 
 /*
@@ -71,7 +79,8 @@ struct http_transfer *http_post(struct http *h, const char *url,
 
 /*
  * Runs transfers until something happens: a transfer finished, extra_fd
- * (when >= 0) became readable, or timeout_ms passed.  *fd_ready tells
+ * (when >= 0) or the wake descriptor became readable, or timeout_ms
+ * passed.  *fd_ready tells
  * whether extra_fd is readable.  Returns 0, or -1 with err.
  */
 int	http_wait(struct http *h, int extra_fd, int timeout_ms, int *fd_ready,

@@ -8,6 +8,7 @@
 #include "errbuf.h"
 #include "input.h"
 #include "record.h"
+#include "tool.h"
 #include "utf8.h"
 
 void
@@ -40,9 +41,13 @@ open_next(struct input *in, char *err)
 	if (strcmp(f, "-") == 0) {
 		fd = STDIN_FILENO;
 		in->name = "standard input";
-	} else if ((fd = open(f, O_RDONLY | O_CLOEXEC)) == -1)
+	} else if ((fd = open(f, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == EINTR && tool_interrupted) {
+			in->done = 1;	/* a FIFO's open, interrupted */
+			return 0;
+		}
 		return errbuf_errno(err, "open '%s'", f);
-	else
+	} else
 		in->name = f;
 	/*
 	 * After a blocking open (a FIFO waits for its writer first).  The
@@ -56,6 +61,9 @@ open_next(struct input *in, char *err)
 	in->fd = fd;
 	/* -T takes the whole input as one line, however long it is. */
 	jsonl_reader_init(&in->rd, fd, JSONL_MAX_DEFAULT);
+	/* A blocking read waits in poll, where a signal always ends it. */
+	if (!in->nonblock)
+		in->rd.wait = tool_wait_readable;
 	return 1;
 }
 
@@ -89,7 +97,10 @@ slurp(struct input *in, jv *rec, char *err)
 	ssize_t n;
 
 	for (;;) {
-		n = read(in->fd, chunk, sizeof(chunk));
+		if (!in->nonblock && tool_wait_readable(in->fd) == -1)
+			n = -1;
+		else
+			n = read(in->fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR) {
 			in->done = 1;	/* interrupted: stop reading */
 			return INPUT_EOF;

@@ -42,6 +42,12 @@ struct jsonl_reader {
 	unsigned long	 lineno;	/* number of the line last returned */
 	int		 eof;
 	int		 skipping;	/* discarding an over-long line */
+	/*
+	 * Called before each read when set: returns 0 when fd may be read,
+	 * or -1 with errno set to end the read with JSONL_ERROR (EINTR: the
+	 * tool was interrupted while waiting).
+	 */
+	int		(*wait)(int fd);
 };
 
 /* Prepares r to read fd (borrowed, not closed) with lines up to max bytes. */

@@ -1,6 +1,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,11 +23,30 @@ volatile sig_atomic_t tool_interrupted;
 static struct buf out;
 static int out_eager;		/* write every record at once */
 static unsigned long n_errors, n_transient;
+static int sigfd[2] = { -1, -1 };	/* the handler writes a byte here */
 
 static void
 on_signal(int sig)
 {
+	int e = errno;
+
 	tool_interrupted = sig;
+	if (sigfd[1] != -1)
+		(void)!write(sigfd[1], "", 1);
+	errno = e;
+}
+
+/* A non-blocking, close-on-exec pipe end; -1 on failure. */
+static int
+pipe_flags(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	return 0;
 }
 
 void
@@ -36,6 +57,18 @@ tool_init(const char *name)
 
 	tool_name = name;
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * The self-pipe: a signal that arrives between a look at
+	 * tool_interrupted and a blocking poll still wakes the poll.
+	 */
+	if (pipe(sigfd) == -1 || pipe_flags(sigfd[0]) == -1 ||
+	    pipe_flags(sigfd[1]) == -1) {
+		if (sigfd[0] != -1) {
+			close(sigfd[0]);
+			close(sigfd[1]);
+		}
+		sigfd[0] = sigfd[1] = -1;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -44,6 +77,37 @@ tool_init(const char *name)
 	sigaction(SIGTERM, &sa, NULL);
 	buf_init(&out, 0);
 	out_eager = fstat(STDOUT_FILENO, &st) == -1 || !S_ISREG(st.st_mode);
+}
+
+int
+tool_signal_fd(void)
+{
+	return sigfd[0];
+}
+
+int
+tool_wait_readable(int fd)
+{
+	struct pollfd p[2];
+	int n;
+
+	for (;;) {
+		if (tool_interrupted) {
+			errno = EINTR;
+			return -1;
+		}
+		p[0].fd = fd;
+		p[0].events = POLLIN;
+		p[0].revents = 0;
+		p[1].fd = sigfd[0];
+		p[1].events = POLLIN;
+		p[1].revents = 0;
+		n = poll(p, sigfd[0] != -1 ? 2 : 1, -1);
+		if (n == -1 && errno != EINTR)
+			return 0;	/* let the read say what is wrong */
+		if (n > 0 && p[0].revents != 0 && !tool_interrupted)
+			return 0;
+	}
 }
 
 static void

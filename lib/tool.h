@@ -44,6 +44,20 @@ extern volatile sig_atomic_t tool_interrupted;
  */
 void	tool_init(const char *name);
 
+/*
+ * Waits until fd can be read without blocking (input, end of file or an
+ * error for read to report) and returns 0, or returns -1 with errno EINTR
+ * once SIGINT or SIGTERM arrived -- also one that arrives just before the
+ * wait begins, which a plain blocking read would miss until input came.
+ */
+int	tool_wait_readable(int fd);
+
+/*
+ * A descriptor that becomes readable when SIGINT or SIGTERM arrives, for
+ * a tool's own poll loop (-1 when it could not be made).
+ */
+int	tool_signal_fd(void);
+
 /* Writes rec as one line.  Consumes rec. */
 void	tool_emit(jv rec);
 

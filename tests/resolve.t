@@ -329,7 +329,10 @@ check "| head -1: the line read is whole" \
     jqf "$T/out" '.target.ref == "zai/glm-4.7"'
 
 mkfifo "$T/in.fifo" "$T/out.fifo"
-cat "$T/out.fifo" >"$T/int.out" &
+# The file exists before the reader starts, so that polling it below
+# never races the background job's redirection.
+: >"$T/int.out"
+cat "$T/out.fifo" >>"$T/int.out" &
 _pids="$_pids $!"
 llm-resolve "$T/in.fifo" >"$T/out.fifo" 2>"$T/int.err" &
 pid=$!
@@ -337,8 +340,11 @@ _pids="$_pids $pid"
 # Read-write, so that opening never blocks and a write never gets SIGPIPE.
 exec 3<>"$T/in.fifo"
 printf '{"model":"zai/glm-4.7"}\n' >&3
+# Until the record is out, the tool may not have installed its handler
+# yet (and an asynchronous list of sh starts with SIGINT ignored): wait
+# for it, up to 30 s on a loaded machine.
 i=0
-while [ "$(lines "$T/int.out")" -lt 1 ] && [ "$i" -lt 50 ]; do
+while [ "$(lines "$T/int.out")" -lt 1 ] && [ "$i" -lt 300 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
