@@ -59,6 +59,24 @@ json_get(jv obj, const char *key)
 	return jv_object_get(jv_copy(obj), key_for(key));
 }
 
+jv
+json_field(jv obj, const char *key)
+{
+	jv v = json_get(obj, key);
+
+	if (jv_get_kind(v) == JV_KIND_NULL) {
+		jv_free(v);
+		return jv_invalid();
+	}
+	return v;
+}
+
+jv
+json_set(jv o, const char *key, jv v)
+{
+	return jv_object_set(o, key_for(key), v);
+}
+
 jv_kind
 json_peek_kind(jv obj, const char *key)
 {
@@ -236,10 +254,85 @@ json_write_number(struct buf *b, double d)
 	return buf_puts(b, tmp);
 }
 
-int
-json_write(struct buf *b, jv v)
+/*
+ * The canonical form: numbers as json_write writes them, but -0 as 0, so
+ * that no key depends on a sign that compares equal.
+ */
+static int
+write_number(struct buf *b, double d, int canonical)
 {
-	int i, n, it, first;
+	if (canonical && d == 0)
+		return buf_putc(b, '0');
+	return json_write_number(b, d);
+}
+
+struct member {
+	const char	*name;
+	size_t		 len;
+	jv		 key;
+	jv		 value;
+};
+
+/* Byte order of the UTF-8 names, a shorter prefix first. */
+static int
+member_cmp(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int r = memcmp(x->name, y->name, n);
+
+	if (r != 0)
+		return r;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int	write_value(struct buf *, jv, int);
+
+/* An object's members, in insertion order or, canonical, sorted. */
+static int
+write_object(struct buf *b, jv v, int canonical)
+{
+	struct member small[16], *m = small;
+	int it, n = 0, cap = 16, i, r = 0;
+
+	for (it = jv_object_iter(v); jv_object_iter_valid(v, it);
+	    it = jv_object_iter_next(v, it)) {
+		if (n == cap) {
+			cap *= 2;
+			if (m == small) {
+				m = xmalloc(sizeof(*m) * (size_t)cap);
+				memcpy(m, small, sizeof(small));
+			} else
+				m = xrealloc(m, sizeof(*m) * (size_t)cap);
+		}
+		m[n].key = jv_object_iter_key(v, it);
+		m[n].value = jv_object_iter_value(v, it);
+		m[n].name = jv_string_value(m[n].key);
+		m[n].len = (size_t)jv_string_length_bytes(jv_copy(m[n].key));
+		n++;
+	}
+	if (canonical && n > 1)
+		qsort(m, (size_t)n, sizeof(*m), member_cmp);
+	if (buf_putc(b, '{') == -1)
+		r = -1;
+	for (i = 0; i < n && r == 0; i++)
+		r = (i && buf_putc(b, ',') == -1) ||
+		    json_write_string(b, m[i].name, m[i].len) == -1 ||
+		    buf_putc(b, ':') == -1 ||
+		    write_value(b, m[i].value, canonical) == -1 ? -1 : 0;
+	for (i = 0; i < n; i++) {
+		jv_free(m[i].key);
+		jv_free(m[i].value);
+	}
+	if (m != small)
+		free(m);
+	return r == 0 ? buf_putc(b, '}') : -1;
+}
+
+static int
+write_value(struct buf *b, jv v, int canonical)
+{
+	int i, n;
 
 	switch (jv_get_kind(v)) {
 	case JV_KIND_NULL:
@@ -249,7 +342,7 @@ json_write(struct buf *b, jv v)
 	case JV_KIND_FALSE:
 		return buf_puts(b, "false");
 	case JV_KIND_NUMBER:
-		return json_write_number(b, jv_number_value(v));
+		return write_number(b, jv_number_value(v), canonical);
 	case JV_KIND_STRING:
 		return json_write_string(b, jv_string_value(v),
 		    (size_t)jv_string_length_bytes(jv_copy(v)));
@@ -260,7 +353,7 @@ json_write(struct buf *b, jv v)
 		for (i = 0; i < n; i++) {
 			jv e = jv_array_get(jv_copy(v), i);
 			int r = (i && buf_putc(b, ',') == -1) ||
-			    json_write(b, e) == -1;
+			    write_value(b, e, canonical) == -1;
 
 			jv_free(e);
 			if (r)
@@ -268,27 +361,22 @@ json_write(struct buf *b, jv v)
 		}
 		return buf_putc(b, ']');
 	case JV_KIND_OBJECT:
-		if (buf_putc(b, '{') == -1)
-			return -1;
-		first = 1;
-		for (it = jv_object_iter(v); jv_object_iter_valid(v, it);
-		    it = jv_object_iter_next(v, it)) {
-			jv k = jv_object_iter_key(v, it);
-			jv e = jv_object_iter_value(v, it);
-			int r = (!first && buf_putc(b, ',') == -1) ||
-			    json_write(b, k) == -1 || buf_putc(b, ':') == -1 ||
-			    json_write(b, e) == -1;
-
-			jv_free(k);
-			jv_free(e);
-			if (r)
-				return -1;
-			first = 0;
-		}
-		return buf_putc(b, '}');
+		return write_object(b, v, canonical);
 	default:
 		return buf_puts(b, "null");
 	}
+}
+
+int
+json_write(struct buf *b, jv v)
+{
+	return write_value(b, v, 0);
+}
+
+int
+json_write_canonical(struct buf *b, jv v)
+{
+	return write_value(b, v, 1);
 }
 
 int

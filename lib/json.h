@@ -34,6 +34,15 @@ jv_kind	json_peek_kind(jv obj, const char *key);
 jv	json_get(jv obj, const char *key);
 
 /*
+ * json_get, but null reads as absent (jv_invalid()): the way optional
+ * fields are read, since templates and some servers write nulls.
+ */
+jv	json_field(jv obj, const char *key);
+
+/* jv_object_set with a C key (cached like json_get's).  Consumes o, v. */
+jv	json_set(jv o, const char *key, jv v);
+
+/*
  * Frees the lookup keys json_get keeps between calls, so that leak
  * checkers see a clean exit; json_get works again afterwards.
  */
@@ -62,8 +71,14 @@ struct buf;
 int	json_write(struct buf *b, jv v);
 
 /*
- * The pieces json_write uses, for other writers (the cache's canonical
- * form): n bytes of UTF-8 as a JSON string; a number in the shortest form
+ * json_write with object keys sorted by the bytes of their UTF-8 names (a
+ * shorter prefix first) and -0 written as 0: the canonical form the
+ * cache's keys are computed over (llm-cache(1) specifies it).
+ */
+int	json_write_canonical(struct buf *b, jv v);
+
+/*
+ * The pieces json_write uses, for other writers: n bytes of UTF-8 as a JSON string; a number in the shortest form
  * that reads back (integers below 1e17 without printf, NaN as null).
  */
 int	json_write_string(struct buf *b, const char *s, size_t n);
