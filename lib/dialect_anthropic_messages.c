@@ -97,12 +97,6 @@ static const char *const efforts[] = {
 };
 #define NLEVELS	((int)(sizeof(levels) / sizeof(levels[0])))
 
-static jv
-set(jv o, const char *key, jv v)
-{
-	return jv_object_set(o, jv_string(key), v);
-}
-
 static int
 has_suffix(const char *s, const char *suf)
 {
@@ -205,7 +199,8 @@ image_block(jv part, jv *out, char *err)
 	if (json_peek_kind(part, "data") == JV_KIND_STRING) {
 		if (json_peek_string(part, "mime") == NULL)
 			return errbuf_set(err, "image has no \"mime\"");
-		src = set(set(set(jv_object(), "type", jv_string("base64")),
+		src = json_set(json_set(json_set(jv_object(), "type",
+		    jv_string("base64")),
 		    "media_type", json_get(part, "mime")),
 		    "data", json_get(part, "data"));
 	} else if (url != NULL && strncmp(url, "data:", 5) == 0) {
@@ -214,16 +209,19 @@ image_block(jv part, jv *out, char *err)
 		    strncmp(comma - 7, ";base64", 7) != 0 || comma - 7 == p)
 			return errbuf_set(err, "image data: URL is not "
 			    "base64 with a MIME type");
-		src = set(set(set(jv_object(), "type", jv_string("base64")),
+		src = json_set(json_set(json_set(jv_object(), "type",
+		    jv_string("base64")),
 		    "media_type", jv_string_sized(p, (int)(comma - 7 - p))),
 		    "data", jv_string(comma + 1));
 	} else if (url != NULL)
-		src = set(set(jv_object(), "type", jv_string("url")), "url",
+		src = json_set(json_set(jv_object(), "type", jv_string("url")),
+		    "url",
 		    jv_string(url));
 	else
 		return errbuf_set(err, "image has neither \"data\" nor "
 		    "\"url\"");
-	*out = set(set(jv_object(), "type", jv_string("image")), "source",
+	*out = json_set(json_set(jv_object(), "type", jv_string("image")),
+	    "source",
 	    src);
 	return 0;
 }
@@ -250,7 +248,7 @@ add_parts(jv *blocks, jv parts, int images, char *err)
 		if (strcmp(type, "text") == 0) {
 			if (text != NULL && *text != '\0')
 				*blocks = jv_array_append(*blocks,
-				    set(set(jv_object(), "type",
+				    json_set(json_set(jv_object(), "type",
 				    jv_string("text")), "text",
 				    json_get(p, "text")));
 		} else if (strcmp(type, "image") == 0) {
@@ -293,14 +291,16 @@ replay_blocks(const char *sig)
 		if (type != NULL && strcmp(type, "thinking") == 0 &&
 		    json_peek_string(b, "thinking") != NULL &&
 		    json_peek_string(b, "signature") != NULL)
-			out = jv_array_append(out, set(set(set(jv_object(),
+			out = jv_array_append(out,
+			    json_set(json_set(json_set(jv_object(),
 			    "type", jv_string("thinking")), "thinking",
 			    json_get(b, "thinking")), "signature",
 			    json_get(b, "signature")));
 		else if (type != NULL &&
 		    strcmp(type, "redacted_thinking") == 0 &&
 		    json_peek_string(b, "data") != NULL)
-			out = jv_array_append(out, set(set(jv_object(),
+			out = jv_array_append(out,
+			    json_set(json_set(jv_object(),
 			    "type", jv_string("redacted_thinking")), "data",
 			    json_get(b, "data")));
 		else {
@@ -334,12 +334,14 @@ add_thinking(jv *blocks, jv m, int allow_empty)
 		jv_free(b);
 	}
 	if (sig != NULL && *sig != '\0')
-		b = set(set(set(jv_object(), "type", jv_string("thinking")),
+		b = json_set(json_set(json_set(jv_object(), "type",
+		    jv_string("thinking")),
 		    "thinking", r != NULL ? json_get(m, "reasoning") :
 		    jv_string("")), "signature",
 		    json_get(m, "reasoning_signature"));
 	else if (r != NULL && *r != '\0' && allow_empty)
-		b = set(set(set(jv_object(), "type", jv_string("thinking")),
+		b = json_set(json_set(json_set(jv_object(), "type",
+		    jv_string("thinking")),
 		    "thinking", json_get(m, "reasoning")), "signature",
 		    jv_string(""));
 	else
@@ -368,7 +370,8 @@ add_tool_uses(jv *blocks, jv m, char *err)
 			jv_free(args);
 			args = jv_object();
 		}
-		*blocks = jv_array_append(*blocks, set(set(set(set(jv_object(),
+		*blocks = jv_array_append(*blocks,
+		    json_set(json_set(json_set(json_set(jv_object(),
 		    "type", jv_string("tool_use")), "id", tool_id(id)),
 		    "name", json_get(c, "name")), "input", args));
 		jv_free(c);
@@ -418,10 +421,10 @@ tool_result(jv m, jv *out, char *err)
 		c = parts;
 	else
 		jv_free(parts);
-	*out = set(set(jv_object(), "type", jv_string("tool_result")),
+	*out = json_set(json_set(jv_object(), "type", jv_string("tool_result")),
 	    "tool_use_id", tool_id(id));
 	if (jv_is_valid(c))
-		*out = set(*out, "content", c);
+		*out = json_set(*out, "content", c);
 	return 0;
 }
 
@@ -430,7 +433,7 @@ flush_turn(jv list, const char *role, jv blocks)
 {
 	if (role == NULL)
 		return list;
-	return jv_array_append(list, set(set(jv_object(), "role",
+	return jv_array_append(list, json_set(json_set(jv_object(), "role",
 	    jv_string(role)), "content", blocks));
 }
 
@@ -514,10 +517,10 @@ mark_last_user(jv list, jv cc)
 		}
 		content = json_get(m, "content");
 		k = jv_array_length(jv_copy(content)) - 1;
-		b = set(jv_array_get(jv_copy(content), k), "cache_control",
+		b = json_set(jv_array_get(jv_copy(content), k), "cache_control",
 		    jv_copy(cc));
 		content = jv_array_set(content, k, b);
-		list = jv_array_set(list, i, set(m, "content", content));
+		list = jv_array_set(list, i, json_set(m, "content", content));
 		break;
 	}
 	jv_free(cc);
@@ -538,9 +541,9 @@ cache_control(jv target)
 	jv_free(c);
 	if (off)
 		return jv_null();
-	cc = set(jv_object(), "type", jv_string("ephemeral"));
+	cc = json_set(jv_object(), "type", jv_string("ephemeral"));
 	if (compat_flag(target, "supportsLongCacheRetention", 0))
-		cc = set(cc, "ttl", jv_string("1h"));
+		cc = json_set(cc, "ttl", jv_string("1h"));
 	return cc;
 }
 
@@ -558,22 +561,23 @@ convert_tools(jv tools, int eager, int strict, jv *out, char *err)
 			jv_free(list);
 			return errbuf_set(err, "tools[%d] has no name", i);
 		}
-		d = set(jv_object(), "name", json_get(t, "name"));
+		d = json_set(jv_object(), "name", json_get(t, "name"));
 		if (json_peek_string(t, "description") != NULL)
-			d = set(d, "description", json_get(t, "description"));
+			d = json_set(d, "description", json_get(t,
+			    "description"));
 		/* input_schema is required; a tool without parameters
 		 * takes an empty object. */
 		schema = json_get(t, "parameters");
 		if (jv_get_kind(schema) != JV_KIND_OBJECT) {
 			jv_free(schema);
-			schema = set(set(jv_object(), "type",
+			schema = json_set(json_set(jv_object(), "type",
 			    jv_string("object")), "properties", jv_object());
 		}
-		d = set(d, "input_schema", schema);
+		d = json_set(d, "input_schema", schema);
 		if (strict && json_peek_bool(t, "strict", &b) && b)
-			d = set(d, "strict", jv_true());
+			d = json_set(d, "strict", jv_true());
 		if (eager)
-			d = set(d, "eager_input_streaming", jv_true());
+			d = json_set(d, "eager_input_streaming", jv_true());
 		list = jv_array_append(list, d);
 		jv_free(t);
 	}
@@ -593,7 +597,8 @@ tool_choice(jv tc, jv *out)
 	*out = jv_invalid();
 	if (jv_get_kind(tc) == JV_KIND_OBJECT &&
 	    json_peek_string(tc, "name") != NULL) {
-		*out = set(set(jv_object(), "type", jv_string("tool")),
+		*out = json_set(json_set(jv_object(), "type",
+		    jv_string("tool")),
 		    "name", json_get(tc, "name"));
 		return 1;
 	}
@@ -601,11 +606,11 @@ tool_choice(jv tc, jv *out)
 		return 0;
 	s = jv_string_value(tc);
 	if (strcmp(s, "required") == 0) {
-		*out = set(jv_object(), "type", jv_string("any"));
+		*out = json_set(jv_object(), "type", jv_string("any"));
 		return 1;
 	}
 	if (strcmp(s, "auto") == 0 || strcmp(s, "none") == 0)
-		*out = set(jv_object(), "type", jv_string(s));
+		*out = json_set(jv_object(), "type", jv_string(s));
 	return 0;
 }
 
@@ -795,7 +800,8 @@ system_prompt(jv canon, int json_object, jv cc)
 		    "\n\n" JSON_INSTRUCTION) : jv_string(JSON_INSTRUCTION);
 	if (!jv_is_valid(sys) || jv_get_kind(cc) != JV_KIND_OBJECT)
 		return sys;
-	return JV_ARRAY(set(set(set(jv_object(), "type", jv_string("text")),
+	return JV_ARRAY(json_set(json_set(json_set(jv_object(), "type",
+	    jv_string("text")),
 	    "text", sys), "cache_control", jv_copy(cc)));
 }
 
@@ -806,14 +812,15 @@ build_headers(jv target, int beta)
 	const char *s, *key = "anthropic-beta";
 
 	if (target_header(target, "anthropic-version", NULL) == NULL)
-		h = set(h, "anthropic-version", jv_string(ANTHROPIC_VERSION));
+		h = json_set(h, "anthropic-version",
+		    jv_string(ANTHROPIC_VERSION));
 	if (!beta)
 		return h;
 	if ((s = target_header(target, "anthropic-beta", &key)) == NULL)
-		return set(h, key, jv_string(TOOL_STREAMING_BETA));
+		return json_set(h, key, jv_string(TOOL_STREAMING_BETA));
 	/* The target's betas go too: send the joined list under its name. */
 	if (strstr(s, TOOL_STREAMING_BETA) == NULL)
-		h = set(h, key, jv_string_fmt("%s,%s", s,
+		h = json_set(h, key, jv_string_fmt("%s,%s", s,
 		    TOOL_STREAMING_BETA));
 	return h;
 }
@@ -891,7 +898,8 @@ am_build(jv canon, jv target, int stream, jv *body, jv *headers, jv *url,
 			return errbuf_set(err, "response_format json_schema "
 			    "has no schema");
 		}
-		oc = set(oc, "format", set(set(jv_object(), "type",
+		oc = json_set(oc, "format", json_set(json_set(jv_object(),
+		    "type",
 		    jv_string("json_schema")), "schema", v));
 	}
 
@@ -917,11 +925,11 @@ am_build(jv canon, jv target, int stream, jv *body, jv *headers, jv *url,
 	b = jv_object();
 	if (vertex) {
 		s = target_header(target, "anthropic-version", NULL);
-		b = set(b, "anthropic_version", jv_string(s != NULL &&
+		b = json_set(b, "anthropic_version", jv_string(s != NULL &&
 		    strncmp(s, "vertex-", 7) == 0 ? s : VERTEX_VERSION));
 	} else
-		b = set(b, "model", json_get(target, "model"));
-	b = set(b, "max_tokens", jv_number((double)maxt));
+		b = json_set(b, "model", json_get(target, "model"));
+	b = json_set(b, "max_tokens", jv_number((double)maxt));
 
 	cc = cache_control(target);
 	s = json_peek_string(rf, "type");
@@ -929,42 +937,43 @@ am_build(jv canon, jv target, int stream, jv *body, jv *headers, jv *url,
 	    cc);
 	jv_free(rf);
 	if (jv_is_valid(v))
-		b = set(b, "system", v);
+		b = json_set(b, "system", v);
 	if (jv_get_kind(cc) == JV_KIND_OBJECT)
 		msgs = mark_last_user(msgs, jv_copy(cc));
 	jv_free(cc);
-	b = set(b, "messages", msgs);
+	b = json_set(b, "messages", msgs);
 	if (jv_is_valid(tools))
-		b = set(b, "tools", tools);
+		b = json_set(b, "tools", tools);
 	if (jv_is_valid(choice))
-		b = set(b, "tool_choice", choice);
+		b = json_set(b, "tool_choice", choice);
 
 	if (think == THINK_BUDGET)
-		b = set(b, "thinking", set(set(jv_object(), "type",
+		b = json_set(b, "thinking", json_set(json_set(jv_object(),
+		    "type",
 		    jv_string("enabled")), "budget_tokens",
 		    jv_number((double)budget)));
 	else if (think == THINK_ADAPTIVE) {
-		b = set(b, "thinking", set(jv_object(), "type",
+		b = json_set(b, "thinking", json_set(jv_object(), "type",
 		    jv_string("adaptive")));
-		oc = set(oc, "effort", jv_string(effort));
+		oc = json_set(oc, "effort", jv_string(effort));
 	}
 	if (jv_object_length(jv_copy(oc)) > 0)
-		b = set(b, "output_config", oc);
+		b = json_set(b, "output_config", oc);
 	else
 		jv_free(oc);
 
 	if (think == THINK_NONE && json_peek_number(canon, "temperature", &d))
-		b = set(b, "temperature", jv_number(d));
+		b = json_set(b, "temperature", jv_number(d));
 	if (json_peek_number(canon, "top_p", &d) &&
 	    (think == THINK_NONE || d >= 0.95))
-		b = set(b, "top_p", jv_number(d));
+		b = json_set(b, "top_p", jv_number(d));
 	stop = stop_sequences(canon);
 	if (jv_array_length(jv_copy(stop)) > 0)
-		b = set(b, "stop_sequences", stop);
+		b = json_set(b, "stop_sequences", stop);
 	else
 		jv_free(stop);
 	if (stream)
-		b = set(b, "stream", jv_true());
+		b = json_set(b, "stream", jv_true());
 
 	*body = b;
 	*headers = build_headers(target, stream && ntools > 0 && !eager_ok);
@@ -1001,11 +1010,11 @@ usage(jv msg)
 	size_t i;
 
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		out = set(out, map[i][0], jv_number(json_peek_number(u,
+		out = json_set(out, map[i][0], jv_number(json_peek_number(u,
 		    map[i][1], &d) ? d : 0));
 	/* Only some servers break thinking out of output_tokens. */
 	det = json_get(u, "output_tokens_details");
-	out = set(out, "reasoning", jv_number(json_peek_number(det,
+	out = json_set(out, "reasoning", jv_number(json_peek_number(det,
 	    "thinking_tokens", &d) ? d : 0));
 	jv_free(det);
 	jv_free(u);
@@ -1016,15 +1025,16 @@ usage(jv msg)
 static jv
 tool_call(jv blk)
 {
-	jv c = set(set(jv_object(), "id", json_get(blk, "id")), "name",
+	jv c = json_set(json_set(jv_object(), "id", json_get(blk, "id")),
+	    "name",
 	    json_get(blk, "name"));
 	jv in = json_get(blk, "input");
 
 	if (jv_get_kind(in) == JV_KIND_OBJECT)
-		return set(c, "arguments", in);
-	c = set(c, "arguments", jv_object());
+		return json_set(c, "arguments", in);
+	c = json_set(c, "arguments", jv_object());
 	if (jv_is_valid(in))
-		return set(c, "arguments_raw", jv_dump_string(in, 0));
+		return json_set(c, "arguments_raw", jv_dump_string(in, 0));
 	return c;
 }
 
@@ -1067,14 +1077,16 @@ am_fields(jv v)
 				jv_free(sig);
 				sig = jv_string("");
 			}
-			thinks = jv_array_append(thinks, set(set(set(
+			thinks = jv_array_append(thinks,
+			    json_set(json_set(json_set(
 			    jv_object(), "type", jv_string("thinking")),
 			    "thinking", json_get(blk, "thinking")),
 			    "signature", jv_copy(sig)));
 			nthink++;
 		} else if (strcmp(type, "redacted_thinking") == 0 &&
 		    json_peek_string(blk, "data") != NULL) {
-			thinks = jv_array_append(thinks, set(set(jv_object(),
+			thinks = jv_array_append(thinks,
+			    json_set(json_set(jv_object(),
 			    "type", jv_string("redacted_thinking")), "data",
 			    json_get(blk, "data")));
 			nredacted++;
@@ -1087,28 +1099,30 @@ am_fields(jv v)
 	}
 	jv_free(content);
 
-	out = set(jv_object(), "text", jv_is_valid(text) ? text : jv_null());
+	out = json_set(jv_object(), "text",
+	    jv_is_valid(text) ? text : jv_null());
 	if (jv_is_valid(reasoning))
-		out = set(out, "reasoning", reasoning);
+		out = json_set(out, "reasoning", reasoning);
 	if (nthink == 1 && nredacted == 0) {
 		if (jv_string_length_bytes(jv_copy(sig)) > 0)
-			out = set(out, "reasoning_signature", jv_copy(sig));
+			out = json_set(out, "reasoning_signature",
+			    jv_copy(sig));
 		jv_free(thinks);
 	} else if (nthink + nredacted > 0)
-		out = set(out, "reasoning_signature",
+		out = json_set(out, "reasoning_signature",
 		    jv_dump_string(thinks, 0));
 	else
 		jv_free(thinks);
 	jv_free(sig);
 	if (jv_array_length(jv_copy(calls)) > 0)
-		out = set(out, "tool_calls", calls);
+		out = json_set(out, "tool_calls", calls);
 	else
 		jv_free(calls);
-	out = set(out, "stop_reason", jv_string(stop_reason(
+	out = json_set(out, "stop_reason", jv_string(stop_reason(
 	    json_peek_string(v, "stop_reason"))));
-	out = set(out, "usage", usage(v));
+	out = json_set(out, "usage", usage(v));
 	if (json_peek_string(v, "model") != NULL)
-		out = set(out, "provider_model", json_get(v, "model"));
+		out = json_set(out, "provider_model", json_get(v, "model"));
 	return out;
 }
 
@@ -1446,7 +1460,7 @@ am_message_delta(struct am_stream *st, jv v)
 	int it;
 
 	if (json_peek_kind(d, "stop_reason") == JV_KIND_STRING)
-		st->msg = set(st->msg, "stop_reason",
+		st->msg = json_set(st->msg, "stop_reason",
 		    json_get(d, "stop_reason"));
 	jv_free(d);
 	u = json_get(v, "usage");
@@ -1466,7 +1480,7 @@ am_message_delta(struct am_stream *st, jv v)
 			else
 				jv_free(val);
 		}
-		st->msg = set(st->msg, "usage", mu);
+		st->msg = json_set(st->msg, "usage", mu);
 	}
 	jv_free(u);
 }
@@ -1500,7 +1514,7 @@ am_stream_event(void *vst, const char *sse_type, const char *data,
 
 		t = json_peek_string(info, "type");
 		if (t != NULL && strcmp(t, "request_too_large") == 0)
-			info = set(info, "status", jv_number(413));
+			info = json_set(info, "status", jv_number(413));
 		jv_free(*einfo);
 		*einfo = dialect_event_status(info);
 		r = DIALECT_STREAM_FAIL;
@@ -1538,11 +1552,12 @@ am_stream_end(void *vst, int complete)
 		b = &st->blocks[i];
 		blk = jv_invalid();
 		if (b->kind == AB_TEXT)
-			blk = set(set(jv_object(), "type", jv_string("text")),
+			blk = json_set(json_set(jv_object(), "type",
+			    jv_string("text")),
 			    "text", jv_string_sized(buf_cstr(&b->text),
 			    (int)b->text.len));
 		else if (b->kind == AB_THINKING)
-			blk = set(set(set(jv_object(), "type",
+			blk = json_set(json_set(json_set(jv_object(), "type",
 			    jv_string("thinking")), "thinking",
 			    jv_string_sized(buf_cstr(&b->text),
 			    (int)b->text.len)), "signature", jv_string_sized(
@@ -1552,7 +1567,8 @@ am_stream_end(void *vst, int complete)
 		else if (b->kind == AB_TOOL &&
 		    json_peek_string(b->start, "id") != NULL &&
 		    json_peek_string(b->start, "name") != NULL) {
-			jv c = set(set(jv_object(), "id", json_get(b->start,
+			jv c = json_set(json_set(jv_object(), "id",
+			    json_get(b->start,
 			    "id")), "name", json_get(b->start, "name"));
 
 			calls = jv_array_append(calls, dialect_arguments(c,
@@ -1561,7 +1577,7 @@ am_stream_end(void *vst, int complete)
 		if (jv_is_valid(blk))
 			content = jv_array_append(content, blk);
 	}
-	m = set(jv_copy(st->msg), "content", content);
+	m = json_set(jv_copy(st->msg), "content", content);
 	out = am_fields(m);
 	/*
 	 * Text and reasoning in the order the deltas came, which is the
@@ -1569,13 +1585,13 @@ am_stream_end(void *vst, int complete)
 	 * into these.
 	 */
 	if (json_peek_kind(out, "text") == JV_KIND_STRING)
-		out = set(out, "text", jv_string_sized(buf_cstr(&st->text),
+		out = json_set(out, "text", jv_string_sized(buf_cstr(&st->text),
 		    (int)st->text.len));
 	if (json_peek_kind(out, "reasoning") == JV_KIND_STRING)
-		out = set(out, "reasoning", jv_string_sized(
+		out = json_set(out, "reasoning", jv_string_sized(
 		    buf_cstr(&st->reasoning), (int)st->reasoning.len));
 	if (jv_array_length(jv_copy(calls)) > 0)
-		out = set(out, "tool_calls", calls);
+		out = json_set(out, "tool_calls", calls);
 	else
 		jv_free(calls);
 	if (!complete && json_peek_kind(m, "stop_reason") != JV_KIND_STRING)

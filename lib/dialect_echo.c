@@ -15,12 +15,6 @@
 #include "utf8.h"
 #include "xalloc.h"
 
-static jv
-set(jv o, const char *k, jv v)
-{
-	return jv_object_set(o, jv_string(k), v);
-}
-
 /* Tokens as every estimate in the suite counts them: four bytes each. */
 static double
 tokens(size_t bytes)
@@ -69,10 +63,10 @@ dialect_echo_answer(jv canon, jv *resp)
 	if (!jv_is_valid(answer))
 		answer = jv_string("");
 	out = (size_t)jv_string_length_bytes(jv_copy(answer));
-	*resp = set(set(set(set(jv_object(),
+	*resp = json_set(json_set(json_set(json_set(jv_object(),
 	    "text", answer),
 	    "stop_reason", jv_string("stop")),
-	    "usage", set(set(set(set(set(jv_object(),
+	    "usage", json_set(json_set(json_set(json_set(json_set(jv_object(),
 		"input", jv_number(tokens(in))),
 		"output", jv_number(tokens(out))),
 		"cache_read", jv_number(0)),
@@ -187,7 +181,7 @@ dialect_echo_stream(jv canon, struct buf *out)
 static jv
 zero_usage(void)
 {
-	return set(set(set(set(set(jv_object(),
+	return json_set(json_set(json_set(json_set(json_set(jv_object(),
 	    "input", jv_number(0)),
 	    "output", jv_number(0)),
 	    "cache_read", jv_number(0)),
@@ -243,7 +237,7 @@ echo_stream_event(void *vst, const char *type, const char *data,
 		}
 		/* Every end holds usage: zeros when this one has none. */
 		if (json_peek_kind(v, "usage") != JV_KIND_OBJECT)
-			v = set(v, "usage", zero_usage());
+			v = json_set(v, "usage", zero_usage());
 		st->fields = v;
 		return st->state = DIALECT_STREAM_DONE;
 	}
@@ -273,7 +267,7 @@ echo_stream_end(void *vst, int complete)
 	(void)complete;
 	if (jv_is_valid(st->fields))
 		return jv_copy(st->fields);
-	return set(set(jv_object(), "text", st->text.len > 0 ?
+	return json_set(json_set(jv_object(), "text", st->text.len > 0 ?
 	    jv_string_sized(st->text.data, (int)st->text.len) : jv_null()),
 	    "usage", zero_usage());
 }

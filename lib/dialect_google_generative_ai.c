@@ -70,25 +70,6 @@
 /* Gemini 3's documented stand-in for a signature the history lacks. */
 #define SKIP_SIGNATURE		"skip_thought_signature_validator"
 
-static jv
-set(jv o, const char *k, jv v)
-{
-	return jv_object_set(o, jv_string(k), v);
-}
-
-/* A field read as absent when missing or null. */
-static jv
-field(jv obj, const char *key)
-{
-	jv v = json_get(obj, key);
-
-	if (jv_get_kind(v) == JV_KIND_NULL) {
-		jv_free(v);
-		return jv_invalid();
-	}
-	return v;
-}
-
 static int
 has_kind(jv obj, const char *key, jv_kind k)
 {
@@ -144,12 +125,12 @@ content_add(jv contents, const char *role, jv parts)
 			/* Drop last's reference so the concat need not copy. */
 			last = jv_object_delete(last, jv_string("parts"));
 			lp = jv_array_concat(lp, parts);
-			last = set(last, "parts", lp);
+			last = json_set(last, "parts", lp);
 			return jv_array_set(contents, n - 1, last);
 		}
 		jv_free(last);
 	}
-	return jv_array_append(contents, set(set(jv_object(), "role",
+	return jv_array_append(contents, json_set(json_set(jv_object(), "role",
 	    jv_string(role)), "parts", parts));
 }
 
@@ -191,7 +172,7 @@ data_url(const char *u)
 	    (semi = strchr(u, ';')) == NULL || semi > comma ||
 	    strncmp(semi, ";base64,", 8) != 0 || semi == u + 5)
 		return jv_invalid();
-	return set(set(jv_object(), "mimeType",
+	return json_set(json_set(jv_object(), "mimeType",
 	    jv_string_sized(u + 5, (int)(semi - u - 5))), "data",
 	    jv_string(comma + 1));
 }
@@ -210,13 +191,14 @@ image_part(jv p, char *err)
 			d = data_url(data);
 			if (!jv_is_valid(d))
 				goto bad;
-			return set(jv_object(), "inlineData", d);
+			return json_set(jv_object(), "inlineData", d);
 		}
 		if (mime == NULL) {
 			errbuf_set(err, "image data has no MIME type");
 			return jv_invalid();
 		}
-		return set(jv_object(), "inlineData", set(set(jv_object(),
+		return json_set(jv_object(), "inlineData",
+		    json_set(json_set(jv_object(),
 		    "mimeType", jv_string(mime)), "data", jv_string(data)));
 	}
 	if (url != NULL) {
@@ -224,15 +206,15 @@ image_part(jv p, char *err)
 			d = data_url(url);
 			if (!jv_is_valid(d))
 				goto bad;
-			return set(jv_object(), "inlineData", d);
+			return json_set(jv_object(), "inlineData", d);
 		}
 		d = jv_object();
 		if (mime == NULL)
 			mime = url_mime(url);
 		if (mime != NULL)
-			d = set(d, "mimeType", jv_string(mime));
-		d = set(d, "fileUri", jv_string(url));
-		return set(jv_object(), "fileData", d);
+			d = json_set(d, "mimeType", jv_string(mime));
+		d = json_set(d, "fileUri", jv_string(url));
+		return json_set(jv_object(), "fileData", d);
 	}
 bad:
 	errbuf_set(err, "image part has neither base64 data nor a URL");
@@ -253,7 +235,7 @@ content_parts(jv content, char *err)
 
 	if (jv_get_kind(content) == JV_KIND_STRING) {	/* be lenient */
 		if (jv_string_length_bytes(jv_copy(content)) > 0)
-			parts = jv_array_append(parts, set(jv_object(),
+			parts = jv_array_append(parts, json_set(jv_object(),
 			    "text", jv_copy(content)));
 		return parts;
 	}
@@ -264,7 +246,8 @@ content_parts(jv content, char *err)
 
 		if (type != NULL && strcmp(type, "text") == 0) {
 			if (text != NULL && *text != '\0')
-				parts = jv_array_append(parts, set(jv_object(),
+				parts = jv_array_append(parts,
+				    json_set(jv_object(),
 				    "text", jv_string(text)));
 		} else if (type != NULL && strcmp(type, "image") == 0) {
 			g = image_part(p, err);
@@ -332,7 +315,7 @@ model_parts(jv m, jv target, jv *names, char *err)
 			last_text = i;
 		jv_free(p);
 	}
-	calls = field(m, "tool_calls");
+	calls = json_field(m, "tool_calls");
 	n = array_len(calls);
 	for (i = 0; i < n; i++) {
 		jv c = jv_array_get(jv_copy(calls), i), args, fc;
@@ -347,23 +330,24 @@ model_parts(jv m, jv target, jv *names, char *err)
 			return jv_invalid();
 		}
 		if (id != NULL)
-			*names = set(*names, id, jv_string(name));
-		args = field(c, "arguments");
+			*names = json_set(*names, id, jv_string(name));
+		args = json_field(c, "arguments");
 		if (jv_get_kind(args) != JV_KIND_OBJECT) {
 			jv_free(args);
 			args = jv_object();
 		}
-		fc = set(set(jv_object(), "name", jv_string(name)), "args",
+		fc = json_set(json_set(jv_object(), "name", jv_string(name)),
+		    "args",
 		    args);
 		if (first_call < 0)
 			first_call = jv_array_length(jv_copy(parts));
-		parts = jv_array_append(parts, set(jv_object(),
+		parts = jv_array_append(parts, json_set(jv_object(),
 		    "functionCall", fc));
 		jv_free(c);
 	}
 	jv_free(calls);
 
-	sig = field(m, "reasoning_signature");
+	sig = json_field(m, "reasoning_signature");
 	if (jv_get_kind(sig) != JV_KIND_STRING ||
 	    jv_string_length_bytes(jv_copy(sig)) == 0) {
 		jv_free(sig);
@@ -377,7 +361,7 @@ model_parts(jv m, jv target, jv *names, char *err)
 		if (at >= 0) {
 			jv p = jv_array_get(jv_copy(parts), at);
 
-			p = set(p, "thoughtSignature", sig);
+			p = json_set(p, "thoughtSignature", sig);
 			parts = jv_array_set(parts, at, p);
 		} else
 			jv_free(sig);
@@ -393,7 +377,7 @@ tool_parts(jv m, jv names, char *err)
 	const char *id = json_peek_string(m, "tool_call_id");
 	int i, n;
 
-	name = field(m, "name");
+	name = json_field(m, "name");
 	if (jv_get_kind(name) != JV_KIND_STRING && id != NULL) {
 		jv_free(name);
 		name = json_get(names, id);
@@ -405,9 +389,9 @@ tool_parts(jv m, jv names, char *err)
 		    id != NULL ? id : "?");
 		return jv_invalid();
 	}
-	fr = set(set(jv_object(), "name", name), "response",
-	    set(jv_object(), "output", content_text(content)));
-	parts = jv_array_append(jv_array(), set(jv_object(),
+	fr = json_set(json_set(jv_object(), "name", name), "response",
+	    json_set(jv_object(), "output", content_text(content)));
+	parts = jv_array_append(jv_array(), json_set(jv_object(),
 	    "functionResponse", fr));
 	imgs = content_parts(content, err);
 	jv_free(content);
@@ -431,7 +415,7 @@ tool_parts(jv m, jv names, char *err)
 static int
 build_contents(jv canon, jv target, jv *out, char *err)
 {
-	jv msgs = field(canon, "messages"), contents = jv_array();
+	jv msgs = json_field(canon, "messages"), contents = jv_array();
 	jv names = jv_object();
 	int i, n = array_len(msgs);
 
@@ -570,7 +554,7 @@ schema_union(jv out, jv list, jv root, int depth, int refs)
 		jv_free(b);
 	}
 	if (nullable)
-		out = set(out, "nullable", jv_true());
+		out = json_set(out, "nullable", jv_true());
 	n = jv_array_length(jv_copy(branches));
 	if (n == 1) {
 		jv b = jv_array_get(jv_copy(branches), 0);
@@ -578,7 +562,7 @@ schema_union(jv out, jv list, jv root, int depth, int refs)
 		/* The outer keys (a description) win over the branch's. */
 		out = json_merge(b, out);
 	} else if (n > 1)
-		out = set(out, "anyOf", jv_copy(branches));
+		out = json_set(out, "anyOf", jv_copy(branches));
 	jv_free(branches);
 	return out;
 }
@@ -603,8 +587,8 @@ schema_clean(jv s, jv root, int depth, int refs)
 			out = schema_clean(r, root, depth + 1, refs + 1);
 		}
 		jv_free(r);
-		if ((v = field(s, "description"), jv_is_valid(v)))
-			out = set(out, "description", v);
+		if ((v = json_field(s, "description"), jv_is_valid(v)))
+			out = json_set(out, "description", v);
 		return out;
 	}
 
@@ -612,7 +596,7 @@ schema_clean(jv s, jv root, int depth, int refs)
 	v = json_get(s, "type");
 	if (jv_get_kind(v) == JV_KIND_STRING) {
 		if (strcmp(jv_string_value(v), "null") == 0)
-			out = set(out, "nullable", jv_true());
+			out = json_set(out, "nullable", jv_true());
 		else
 			type = schema_type(jv_string_value(v));
 	} else if (jv_get_kind(v) == JV_KIND_ARRAY) {
@@ -625,7 +609,8 @@ schema_clean(jv s, jv root, int depth, int refs)
 
 			if (jv_get_kind(t) == JV_KIND_STRING) {
 				if (strcmp(jv_string_value(t), "null") == 0)
-					out = set(out, "nullable", jv_true());
+					out = json_set(out, "nullable",
+					    jv_true());
 				else if ((gt = schema_type(
 				    jv_string_value(t))) != NULL) {
 					alts = jv_array_append(alts,
@@ -640,9 +625,9 @@ schema_clean(jv s, jv root, int depth, int refs)
 			jv any = jv_array();
 
 			for (k = 0; k < jv_array_length(jv_copy(alts)); k++)
-				any = jv_array_append(any, set(jv_object(),
+				any = jv_array_append(any, json_set(jv_object(),
 				    "type", jv_array_get(jv_copy(alts), k)));
-			out = set(out, "anyOf", any);
+			out = json_set(out, "anyOf", any);
 			type = NULL;
 		}
 		jv_free(alts);
@@ -650,11 +635,11 @@ schema_clean(jv s, jv root, int depth, int refs)
 	jv_free(v);
 
 	for (i = 0; i < sizeof(schema_keep) / sizeof(schema_keep[0]); i++)
-		if ((v = field(s, schema_keep[i]), jv_is_valid(v)))
-			out = set(out, schema_keep[i], v);
+		if ((v = json_field(s, schema_keep[i]), jv_is_valid(v)))
+			out = json_set(out, schema_keep[i], v);
 
 	/* enum holds strings only; "const" is a one-value enum. */
-	v = field(s, "enum");
+	v = json_field(s, "enum");
 	if (jv_get_kind(v) != JV_KIND_ARRAY &&
 	    has_kind(s, "const", JV_KIND_STRING)) {
 		jv_free(v);
@@ -670,7 +655,7 @@ schema_clean(jv s, jv root, int depth, int refs)
 			if (jv_get_kind(x) == JV_KIND_STRING)
 				e = jv_array_append(e, x);
 			else if (jv_get_kind(x) == JV_KIND_NULL) {
-				out = set(out, "nullable", jv_true());
+				out = json_set(out, "nullable", jv_true());
 				jv_free(x);
 			} else {
 				ok = 0;	/* numbers: the API has no such enum */
@@ -678,7 +663,7 @@ schema_clean(jv s, jv root, int depth, int refs)
 			}
 		}
 		if (ok && jv_array_length(jv_copy(e)) > 0) {
-			out = set(out, "enum", e);
+			out = json_set(out, "enum", e);
 			if (type == NULL && !has_kind(out, "anyOf",
 			    JV_KIND_ARRAY))
 				type = "STRING";
@@ -690,9 +675,9 @@ schema_clean(jv s, jv root, int depth, int refs)
 	if (type != NULL) {
 		const char *f = json_peek_string(s, "format");
 
-		out = set(out, "type", jv_string(type));
+		out = json_set(out, "type", jv_string(type));
 		if (f != NULL && format_ok(type, f))
-			out = set(out, "format", jv_string(f));
+			out = json_set(out, "format", jv_string(f));
 	}
 
 	v = json_get(s, "properties");
@@ -710,7 +695,7 @@ schema_clean(jv s, jv root, int depth, int refs)
 			jv_free(p);
 		}
 		/* required may only name properties that exist. */
-		req = field(s, "required");
+		req = json_field(s, "required");
 		keep = jv_array();
 		for (it = 0; it < array_len(req); it++) {
 			jv r = jv_array_get(jv_copy(req), it);
@@ -723,39 +708,39 @@ schema_clean(jv s, jv root, int depth, int refs)
 		}
 		jv_free(req);
 		if (jv_object_length(jv_copy(props)) > 0)
-			out = set(out, "properties", props);
+			out = json_set(out, "properties", props);
 		else
 			jv_free(props);	/* XXX: the API wants some */
 		if (jv_array_length(jv_copy(keep)) > 0)
-			out = set(out, "required", keep);
+			out = json_set(out, "required", keep);
 		else
 			jv_free(keep);
 		if (type == NULL && !has_kind(out, "anyOf", JV_KIND_ARRAY))
-			out = set(out, "type", jv_string("OBJECT"));
+			out = json_set(out, "type", jv_string("OBJECT"));
 	}
 	jv_free(v);
 
 	v = json_get(s, "items");
 	if (jv_get_kind(v) == JV_KIND_OBJECT)
-		out = set(out, "items", schema_clean(v, root, depth + 1,
+		out = json_set(out, "items", schema_clean(v, root, depth + 1,
 		    refs));
 	else if (type != NULL && strcmp(type, "ARRAY") == 0)
 		/* XXX: an ARRAY without items is a 400; assume strings. */
-		out = set(out, "items", set(jv_object(), "type",
+		out = json_set(out, "items", json_set(jv_object(), "type",
 		    jv_string("STRING")));
 	jv_free(v);
 
-	v = field(s, "anyOf");
+	v = json_field(s, "anyOf");
 	if (jv_get_kind(v) != JV_KIND_ARRAY) {
 		jv_free(v);
-		v = field(s, "oneOf");	/* the API has no oneOf */
+		v = json_field(s, "oneOf");	/* the API has no oneOf */
 	}
 	if (jv_get_kind(v) == JV_KIND_ARRAY)
 		out = schema_union(out, v, root, depth, refs);
 	jv_free(v);
 
 	/* allOf of one schema is that schema; XXX: larger ones are lost. */
-	v = field(s, "allOf");
+	v = json_field(s, "allOf");
 	if (array_len(v) == 1) {
 		jv a = jv_array_get(jv_copy(v), 0);
 
@@ -769,7 +754,7 @@ schema_clean(jv s, jv root, int depth, int refs)
 static int
 build_tools(jv canon, jv *body, char *err)
 {
-	jv tools = field(canon, "tools"), decls = jv_array(), tc;
+	jv tools = json_field(canon, "tools"), decls = jv_array(), tc;
 	int i, n = array_len(tools);
 
 	for (i = 0; i < n; i++) {
@@ -783,9 +768,9 @@ build_tools(jv canon, jv *body, char *err)
 			jv_free(decls);
 			return errbuf_set(err, "tools[%d] has no name", i);
 		}
-		d = set(jv_object(), "name", jv_string(name));
+		d = json_set(jv_object(), "name", jv_string(name));
 		if (desc != NULL)
-			d = set(d, "description", jv_string(desc));
+			d = json_set(d, "description", jv_string(desc));
 		p = json_get(t, "parameters");
 		if (jv_get_kind(p) == JV_KIND_OBJECT) {
 			jv c = schema_clean(p, p, 0, 0);
@@ -793,7 +778,7 @@ build_tools(jv canon, jv *body, char *err)
 			/* No properties: no parameters, which the API wants
 			 * rather than an empty OBJECT. */
 			if (has_kind(c, "properties", JV_KIND_OBJECT))
-				d = set(d, "parameters", c);
+				d = json_set(d, "parameters", c);
 			else
 				jv_free(c);
 		}
@@ -806,10 +791,10 @@ build_tools(jv canon, jv *body, char *err)
 		jv_free(decls);
 		return 0;
 	}
-	*body = set(*body, "tools", jv_array_append(jv_array(),
-	    set(jv_object(), "functionDeclarations", decls)));
+	*body = json_set(*body, "tools", jv_array_append(jv_array(),
+	    json_set(jv_object(), "functionDeclarations", decls)));
 
-	tc = field(canon, "tool_choice");
+	tc = json_field(canon, "tool_choice");
 	if (jv_get_kind(tc) == JV_KIND_STRING) {
 		const char *s = jv_string_value(tc), *mode;
 
@@ -824,8 +809,8 @@ build_tools(jv canon, jv *body, char *err)
 			jv_free(tc);
 			return -1;
 		}
-		*body = set(*body, "toolConfig", set(jv_object(),
-		    "functionCallingConfig", set(jv_object(), "mode",
+		*body = json_set(*body, "toolConfig", json_set(jv_object(),
+		    "functionCallingConfig", json_set(jv_object(), "mode",
 		    jv_string(mode))));
 	} else if (jv_get_kind(tc) == JV_KIND_OBJECT) {
 		const char *name = json_peek_string(tc, "name");
@@ -834,8 +819,9 @@ build_tools(jv canon, jv *body, char *err)
 			jv_free(tc);
 			return errbuf_set(err, "tool_choice has no name");
 		}
-		*body = set(*body, "toolConfig", set(jv_object(),
-		    "functionCallingConfig", set(set(jv_object(), "mode",
+		*body = json_set(*body, "toolConfig", json_set(jv_object(),
+		    "functionCallingConfig", json_set(json_set(jv_object(),
+		    "mode",
 		    jv_string("ANY")), "allowedFunctionNames",
 		    jv_array_append(jv_array(), jv_string(name)))));
 	}
@@ -923,16 +909,16 @@ thinking_config(jv canon, jv target)
 		jv_free(v);
 		v = jv_string("high");
 	}
-	tc = set(tc, "thinkingLevel", v);
+	tc = json_set(tc, "thinkingLevel", v);
 	if (!off)
-		tc = set(tc, "includeThoughts", jv_true());
+		tc = json_set(tc, "includeThoughts", jv_true());
 	return tc;
 
 budget:
 	jv_free(v);
-	tc = set(tc, "thinkingBudget", jv_number((double)budget));
+	tc = json_set(tc, "thinkingBudget", jv_number((double)budget));
 	if (budget != 0 && !off)
-		tc = set(tc, "includeThoughts", jv_true());
+		tc = json_set(tc, "includeThoughts", jv_true());
 	return tc;
 }
 
@@ -942,29 +928,31 @@ generation_config(jv canon, jv target)
 	jv gc = jv_object(), v, rf, tc;
 	const char *type;
 
-	if ((v = field(canon, "max_tokens"), jv_is_valid(v)))
-		gc = set(gc, "maxOutputTokens", v);
-	if ((v = field(canon, "temperature"), jv_is_valid(v)))
-		gc = set(gc, "temperature", v);
-	if ((v = field(canon, "top_p"), jv_is_valid(v)))
-		gc = set(gc, "topP", v);
-	if ((v = field(canon, "stop"), jv_is_valid(v))) {
+	if ((v = json_field(canon, "max_tokens"), jv_is_valid(v)))
+		gc = json_set(gc, "maxOutputTokens", v);
+	if ((v = json_field(canon, "temperature"), jv_is_valid(v)))
+		gc = json_set(gc, "temperature", v);
+	if ((v = json_field(canon, "top_p"), jv_is_valid(v)))
+		gc = json_set(gc, "topP", v);
+	if ((v = json_field(canon, "stop"), jv_is_valid(v))) {
 		if (jv_get_kind(v) == JV_KIND_STRING)
 			v = jv_array_append(jv_array(), v);
 		if (array_len(v) > 0)
-			gc = set(gc, "stopSequences", v);
+			gc = json_set(gc, "stopSequences", v);
 		else
 			jv_free(v);
 	}
-	rf = field(canon, "response_format");
+	rf = json_field(canon, "response_format");
 	type = json_peek_string(rf, "type");
 	if (type != NULL && strcmp(type, "json_object") == 0)
-		gc = set(gc, "responseMimeType", jv_string("application/json"));
+		gc = json_set(gc, "responseMimeType",
+		    jv_string("application/json"));
 	else if (type != NULL && strcmp(type, "json_schema") == 0) {
-		gc = set(gc, "responseMimeType", jv_string("application/json"));
+		gc = json_set(gc, "responseMimeType",
+		    jv_string("application/json"));
 		v = json_get(rf, "schema");
 		if (jv_get_kind(v) == JV_KIND_OBJECT)
-			gc = set(gc, "responseJsonSchema",
+			gc = json_set(gc, "responseJsonSchema",
 			    jv_object_delete(v, jv_string("$schema")));
 		else
 			jv_free(v);
@@ -972,7 +960,7 @@ generation_config(jv canon, jv target)
 	jv_free(rf);
 	tc = thinking_config(canon, target);
 	if (jv_is_valid(tc))
-		gc = set(gc, "thinkingConfig", tc);
+		gc = json_set(gc, "thinkingConfig", tc);
 	return gc;
 }
 
@@ -1026,16 +1014,17 @@ google_build(jv canon, jv target, int stream, jv *body, jv *headers,
 		jv_free(b);
 		return -1;
 	}
-	b = set(b, "contents", contents);
+	b = json_set(b, "contents", contents);
 	if (sys != NULL && *sys != '\0')
-		b = set(b, "systemInstruction", set(jv_object(), "parts",
-		    jv_array_append(jv_array(), set(jv_object(), "text",
+		b = json_set(b, "systemInstruction", json_set(jv_object(),
+		    "parts",
+		    jv_array_append(jv_array(), json_set(jv_object(), "text",
 		    jv_string(sys)))));
 	if (build_tools(canon, &b, err) == -1) {
 		jv_free(b);
 		return -1;
 	}
-	b = set(b, "generationConfig", generation_config(canon, target));
+	b = json_set(b, "generationConfig", generation_config(canon, target));
 	if (stream) {
 		const char *tu = json_peek_string(target, "url");
 
@@ -1086,20 +1075,20 @@ parse_chunk(struct acc *a, jv r, char *err)
 		return errbuf_set(err, "not a generateContent response "
 		    "(no candidates)");
 
-	if ((v = field(r, "modelVersion"),
+	if ((v = json_field(r, "modelVersion"),
 	    jv_get_kind(v) == JV_KIND_STRING)) {
 		jv_free(a->model);
 		a->model = v;
 	} else
 		jv_free(v);
-	if ((v = field(r, "usageMetadata"),
+	if ((v = json_field(r, "usageMetadata"),
 	    jv_get_kind(v) == JV_KIND_OBJECT)) {
 		/* Streams repeat the running totals: the last one holds. */
 		jv_free(a->usage);
 		a->usage = v;
 	} else
 		jv_free(v);
-	v = field(r, "promptFeedback");
+	v = json_field(r, "promptFeedback");
 	if (has_kind(v, "blockReason", JV_KIND_STRING)) {
 		jv_free(a->block);
 		a->block = json_get(v, "blockReason");
@@ -1107,7 +1096,7 @@ parse_chunk(struct acc *a, jv r, char *err)
 	jv_free(v);
 
 	/* Only the first candidate: we never ask for more. */
-	cands = field(r, "candidates");
+	cands = json_field(r, "candidates");
 	c = array_len(cands) > 0 ? jv_array_get(jv_copy(cands), 0) :
 	    jv_invalid();
 	jv_free(cands);
@@ -1115,13 +1104,14 @@ parse_chunk(struct acc *a, jv r, char *err)
 		jv_free(c);
 		return 0;
 	}
-	if ((v = field(c, "finishReason"), jv_get_kind(v) == JV_KIND_STRING)) {
+	if ((v = json_field(c, "finishReason"),
+	    jv_get_kind(v) == JV_KIND_STRING)) {
 		jv_free(a->finish);
 		a->finish = v;
 	} else
 		jv_free(v);
-	v = field(c, "content");
-	parts = field(v, "parts");
+	v = json_field(c, "content");
+	parts = json_field(v, "parts");
 	jv_free(v);
 	jv_free(c);
 	n = array_len(parts);
@@ -1129,31 +1119,31 @@ parse_chunk(struct acc *a, jv r, char *err)
 		jv p = jv_array_get(jv_copy(parts), i), fc, sig;
 		int thought = 0;
 
-		sig = field(p, "thoughtSignature");
+		sig = json_field(p, "thoughtSignature");
 		if (jv_get_kind(sig) != JV_KIND_STRING) {
 			jv_free(sig);
 			sig = jv_invalid();
 		}
-		fc = field(p, "functionCall");
+		fc = json_field(p, "functionCall");
 		if (jv_get_kind(fc) == JV_KIND_OBJECT) {
 			const char *id = json_peek_string(fc, "id");
 			jv call, args;
 
-			call = set(jv_object(), "id", id != NULL && *id ?
+			call = json_set(jv_object(), "id", id != NULL && *id ?
 			    jv_string(id) : jv_string_fmt("call_%d",
 			    a->ncalls));
-			call = set(call, "name", has_kind(fc, "name",
+			call = json_set(call, "name", has_kind(fc, "name",
 			    JV_KIND_STRING) ? json_get(fc, "name") :
 			    jv_string(""));
-			args = field(fc, "args");
+			args = json_field(fc, "args");
 			if (jv_get_kind(args) == JV_KIND_OBJECT)
-				call = set(call, "arguments", args);
+				call = json_set(call, "arguments", args);
 			else if (!jv_is_valid(args))
-				call = set(call, "arguments", jv_object());
+				call = json_set(call, "arguments", jv_object());
 			else {
-				call = set(call, "arguments_raw",
+				call = json_set(call, "arguments_raw",
 				    jv_dump_string(args, 0));
-				call = set(call, "arguments", jv_object());
+				call = json_set(call, "arguments", jv_object());
 			}
 			a->calls = jv_array_append(a->calls, call);
 			a->ncalls++;
@@ -1220,11 +1210,12 @@ usage(jv u)
 	double thoughts = usage_number(u, "thoughtsTokenCount");
 	jv o = jv_object();
 
-	o = set(o, "input", jv_number(prompt > cached ? prompt - cached : 0));
-	o = set(o, "output", jv_number(cand + thoughts));
-	o = set(o, "cache_read", jv_number(cached));
-	o = set(o, "cache_write", jv_number(0));
-	return set(o, "reasoning", jv_number(thoughts));
+	o = json_set(o, "input",
+	    jv_number(prompt > cached ? prompt - cached : 0));
+	o = json_set(o, "output", jv_number(cand + thoughts));
+	o = json_set(o, "cache_read", jv_number(cached));
+	o = json_set(o, "cache_write", jv_number(0));
+	return json_set(o, "reasoning", jv_number(thoughts));
 }
 
 /*
@@ -1265,25 +1256,27 @@ acc_fields(struct acc *a)
 	jv out = jv_object();
 
 	if (jv_string_length_bytes(jv_copy(a->text)) > 0)
-		out = set(out, "text", jv_copy(a->text));
+		out = json_set(out, "text", jv_copy(a->text));
 	else
-		out = set(out, "text", jv_null());
+		out = json_set(out, "text", jv_null());
 	if (jv_string_length_bytes(jv_copy(a->reasoning)) > 0)
-		out = set(out, "reasoning", jv_copy(a->reasoning));
+		out = json_set(out, "reasoning", jv_copy(a->reasoning));
 	if (jv_is_valid(a->sig_call))
-		out = set(out, "reasoning_signature", jv_copy(a->sig_call));
+		out = json_set(out, "reasoning_signature",
+		    jv_copy(a->sig_call));
 	else if (jv_is_valid(a->sig_last))
-		out = set(out, "reasoning_signature", jv_copy(a->sig_last));
+		out = json_set(out, "reasoning_signature",
+		    jv_copy(a->sig_last));
 	if (a->ncalls > 0)
-		out = set(out, "tool_calls", jv_copy(a->calls));
+		out = json_set(out, "tool_calls", jv_copy(a->calls));
 	if (jv_is_valid(a->block))
-		out = set(out, "stop_reason", jv_string("content_filter"));
+		out = json_set(out, "stop_reason", jv_string("content_filter"));
 	else if (jv_is_valid(a->finish))
-		out = set(out, "stop_reason", jv_string(stop_reason(
+		out = json_set(out, "stop_reason", jv_string(stop_reason(
 		    jv_string_value(a->finish), a->ncalls > 0)));
-	out = set(out, "usage", usage(a->usage));
+	out = json_set(out, "usage", usage(a->usage));
 	if (jv_is_valid(a->model))
-		out = set(out, "provider_model", jv_copy(a->model));
+		out = json_set(out, "provider_model", jv_copy(a->model));
 	return out;
 }
 
@@ -1339,7 +1332,7 @@ google_error(int status, const char *body, size_t len)
 		v = jv_array_get(v, 0);
 	e = json_get(v, "error");
 	if (has_kind(e, "status", JV_KIND_STRING))
-		out = set(out, "type", json_get(e, "status"));
+		out = json_set(out, "type", json_get(e, "status"));
 	jv_free(e);
 	jv_free(v);
 	return out;
@@ -1396,21 +1389,21 @@ gg_events(struct gg_stream *st, jv r, jv *events)
 	struct buf b;
 	int i, n, k = st->a.ncalls, thought;
 
-	cands = field(r, "candidates");
+	cands = json_field(r, "candidates");
 	c = array_len(cands) > 0 ? jv_array_get(jv_copy(cands), 0) :
 	    jv_invalid();
 	jv_free(cands);
-	p = field(c, "content");
-	parts = field(p, "parts");
+	p = json_field(c, "content");
+	parts = json_field(p, "parts");
 	jv_free(p);
 	jv_free(c);
 	n = array_len(parts);
 	for (i = 0; i < n; i++) {
 		p = jv_array_get(jv_copy(parts), i);
-		fc = field(p, "functionCall");
+		fc = json_field(p, "functionCall");
 		if (jv_get_kind(fc) == JV_KIND_OBJECT) {
 			buf_init(&b, DIALECT_STREAM_BODY_MAX);
-			args = field(fc, "args");
+			args = json_field(fc, "args");
 			if (jv_is_valid(args))
 				(void)json_write(&b, args);
 			jv_free(args);

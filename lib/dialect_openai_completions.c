@@ -46,12 +46,6 @@ struct compat {
 	int		 short_ids;	/* tool call ids of 9 letters/digits */
 };
 
-static jv
-set(jv o, const char *k, jv v)
-{
-	return jv_object_set(o, jv_string(k), v);
-}
-
 static int
 flag(jv compat, const char *key, int dflt)
 {
@@ -160,8 +154,8 @@ image_part(jv p)
 		    "application/octet-stream");
 		url = jv_string_concat(url, json_get(p, "data"));
 	}
-	return set(set(jv_object(), "type", jv_string("image_url")),
-	    "image_url", set(jv_object(), "url", url));
+	return json_set(json_set(jv_object(), "type", jv_string("image_url")),
+	    "image_url", json_set(jv_object(), "url", url));
 }
 
 /* User content: a plain string when it is one text part, else parts. */
@@ -184,7 +178,8 @@ user_content(jv parts)
 	for (i = 0; i < n; i++) {
 		p = jv_array_get(jv_copy(parts), i);
 		if (json_peek_string(p, "text") != NULL)
-			out = jv_array_append(out, set(set(jv_object(), "type",
+			out = jv_array_append(out,
+			    json_set(json_set(jv_object(), "type",
 			    jv_string("text")), "text", json_get(p, "text")));
 		else
 			out = jv_array_append(out, image_part(p));
@@ -214,7 +209,7 @@ assistant(jv m, const struct compat *c)
 	const char *field;
 	int i, n;
 
-	out = set(jv_object(), "role", jv_string("assistant"));
+	out = json_set(jv_object(), "role", jv_string("assistant"));
 	parts = json_get(m, "content");
 	text = request_text(parts);
 	jv_free(parts);
@@ -232,18 +227,18 @@ assistant(jv m, const struct compat *c)
 		text = t;
 	}
 	if (jv_string_length_bytes(jv_copy(text)) > 0)
-		out = set(out, "content", text);
+		out = json_set(out, "content", text);
 	else {
 		jv_free(text);
 		/* Mistral refuses null content; the rest take it. */
-		out = set(out, "content", c->bridge ? jv_string("") :
+		out = json_set(out, "content", c->bridge ? jv_string("") :
 		    jv_null());
 	}
 	if ((field = replay_field(c)) != NULL) {
 		if (jv_get_kind(r) == JV_KIND_STRING)
-			out = set(out, field, jv_copy(r));
+			out = json_set(out, field, jv_copy(r));
 		else if (c->rc_always)
-			out = set(out, field, jv_string(""));
+			out = json_set(out, field, jv_string(""));
 	}
 	jv_free(r);
 	calls = json_get(m, "tool_calls");
@@ -254,16 +249,17 @@ assistant(jv m, const struct compat *c)
 
 		for (i = 0; i < n; i++) {
 			jv tc = jv_array_get(jv_copy(calls), i);
-			jv fn = set(set(jv_object(), "name",
+			jv fn = json_set(json_set(jv_object(), "name",
 			    json_get(tc, "name")), "arguments",
 			    jv_dump_string(json_get(tc, "arguments"), 0));
 
-			list = jv_array_append(list, set(set(set(jv_object(),
+			list = jv_array_append(list,
+			    json_set(json_set(json_set(jv_object(),
 			    "id", call_id(json_get(tc, "id"), c)), "type",
 			    jv_string("function")), "function", fn));
 			jv_free(tc);
 		}
-		out = set(out, "tool_calls", list);
+		out = json_set(out, "tool_calls", list);
 	}
 	jv_free(calls);
 	return out;
@@ -281,11 +277,12 @@ tool_result(jv m, const struct compat *c)
 		text = jv_string("(see attached image)");
 	}
 	jv_free(parts);
-	out = set(set(set(jv_object(), "role", jv_string("tool")),
+	out = json_set(json_set(json_set(jv_object(), "role",
+	    jv_string("tool")),
 	    "tool_call_id", call_id(json_get(m, "tool_call_id"), c)),
 	    "content", text);
 	if (c->tool_name)
-		out = set(out, "name", json_get(m, "name"));
+		out = json_set(out, "name", json_get(m, "name"));
 	return out;
 }
 
@@ -302,15 +299,17 @@ flush_images(jv msgs, jv *images, const char **last, const struct compat *c)
 	if (jv_array_length(jv_copy(*images)) == 0)
 		return msgs;
 	if (c->bridge)
-		msgs = jv_array_append(msgs, set(set(jv_object(), "role",
+		msgs = jv_array_append(msgs, json_set(json_set(jv_object(),
+		    "role",
 		    jv_string("assistant")), "content",
 		    jv_string(BRIDGE_TEXT)));
-	content = JV_ARRAY(set(set(jv_object(), "type", jv_string("text")),
+	content = JV_ARRAY(json_set(json_set(jv_object(), "type",
+	    jv_string("text")),
 	    "text", jv_string("Attached image(s) from tool result:")));
 	content = jv_array_concat(content, *images);
 	*images = jv_array();
 	*last = "user";
-	return jv_array_append(msgs, set(set(jv_object(), "role",
+	return jv_array_append(msgs, json_set(json_set(jv_object(), "role",
 	    jv_string("user")), "content", content));
 }
 
@@ -322,7 +321,8 @@ messages(jv canon, const struct compat *c)
 	int i, n;
 
 	if (sys != NULL)
-		msgs = jv_array_append(msgs, set(set(jv_object(), "role",
+		msgs = jv_array_append(msgs, json_set(json_set(jv_object(),
+		    "role",
 		    jv_string(c->developer ? "developer" : "system")),
 		    "content", jv_string(sys)));
 	list = json_get(canon, "messages");
@@ -335,12 +335,13 @@ messages(jv canon, const struct compat *c)
 			msgs = flush_images(msgs, &images, &last, c);
 		if (strcmp(role, "user") == 0) {
 			if (c->bridge && strcmp(last, "tool") == 0)
-				msgs = jv_array_append(msgs, set(set(
+				msgs = jv_array_append(msgs, json_set(json_set(
 				    jv_object(), "role",
 				    jv_string("assistant")), "content",
 				    jv_string(BRIDGE_TEXT)));
 			parts = json_get(m, "content");
-			out = set(set(jv_object(), "role", jv_string("user")),
+			out = json_set(json_set(jv_object(), "role",
+			    jv_string("user")),
 			    "content", user_content(parts));
 			jv_free(parts);
 			last = "user";
@@ -393,14 +394,16 @@ tools(jv defs, const struct compat *c)
 
 	for (i = 0; i < n; i++) {
 		jv d = jv_array_get(jv_copy(defs), i);
-		jv fn = set(jv_object(), "name", json_get(d, "name"));
+		jv fn = json_set(jv_object(), "name", json_get(d, "name"));
 
 		if (json_peek_kind(d, "description") == JV_KIND_STRING)
-			fn = set(fn, "description", json_get(d, "description"));
-		fn = set(fn, "parameters", json_get(d, "parameters"));
+			fn = json_set(fn, "description", json_get(d,
+			    "description"));
+		fn = json_set(fn, "parameters", json_get(d, "parameters"));
 		if (c->strict && json_peek_bool(d, "strict", &strict) && strict)
-			fn = set(fn, "strict", jv_true());
-		out = jv_array_append(out, set(set(jv_object(), "type",
+			fn = json_set(fn, "strict", jv_true());
+		out = jv_array_append(out, json_set(json_set(jv_object(),
+		    "type",
 		    jv_string("function")), "function", fn));
 		jv_free(d);
 	}
@@ -417,14 +420,15 @@ cache_marks(jv body)
 	jv msgs = json_get(body, "messages"), eph, tl;
 	int i, n = jv_array_length(jv_copy(msgs));
 
-	eph = set(jv_object(), "type", jv_string("ephemeral"));
+	eph = json_set(jv_object(), "type", jv_string("ephemeral"));
 	for (i = 0; i < n; i++) {
 		jv m = jv_array_get(jv_copy(msgs), i);
 		const char *role = json_peek_string(m, "role");
 
 		if (strcmp(role, "system") == 0 ||
 		    strcmp(role, "developer") == 0) {
-			m = set(m, "content", JV_ARRAY(set(set(set(jv_object(),
+			m = json_set(m, "content",
+			    JV_ARRAY(json_set(json_set(json_set(jv_object(),
 			    "type", jv_string("text")), "text",
 			    json_get(m, "content")), "cache_control",
 			    jv_copy(eph))));
@@ -446,7 +450,7 @@ cache_marks(jv body)
 		ct = json_get(m, "content");
 		if (jv_get_kind(ct) == JV_KIND_STRING &&
 		    jv_string_length_bytes(jv_copy(ct)) > 0)
-			ct = JV_ARRAY(set(set(jv_object(), "type",
+			ct = JV_ARRAY(json_set(json_set(jv_object(), "type",
 			    jv_string("text")), "text", ct));
 		if (jv_get_kind(ct) != JV_KIND_ARRAY) {
 			jv_free(ct);
@@ -457,7 +461,7 @@ cache_marks(jv body)
 			jv p = jv_array_get(jv_copy(ct), k);
 
 			if (json_peek_kind(p, "text") == JV_KIND_STRING) {
-				ct = jv_array_set(ct, k, set(p,
+				ct = jv_array_set(ct, k, json_set(p,
 				    "cache_control", jv_copy(eph)));
 				break;
 			}
@@ -468,19 +472,19 @@ cache_marks(jv body)
 			jv_free(m);
 			continue;
 		}
-		msgs = jv_array_set(msgs, i, set(m, "content", ct));
+		msgs = jv_array_set(msgs, i, json_set(m, "content", ct));
 		break;
 	}
-	body = set(body, "messages", msgs);
+	body = json_set(body, "messages", msgs);
 	tl = json_get(body, "tools");
 	n = jv_get_kind(tl) == JV_KIND_ARRAY ? jv_array_length(jv_copy(tl)) :
 	    0;
 	if (n > 0) {
 		jv t = jv_array_get(jv_copy(tl), n - 1);
 
-		tl = jv_array_set(tl, n - 1, set(t, "cache_control",
+		tl = jv_array_set(tl, n - 1, json_set(t, "cache_control",
 		    jv_copy(eph)));
-		body = set(body, "tools", tl);
+		body = json_set(body, "tools", tl);
 	} else
 		jv_free(tl);
 	jv_free(eph);
@@ -564,38 +568,39 @@ thinking(jv body, jv canon, jv target, const struct compat *c)
 	on = strcmp(level, "off") != 0 && !disabling(v);
 	preserve = on && replays(canon) && !c->think_text;
 	if (is_format(c, "zai")) {
-		t = set(jv_object(), "type", jv_string(on ? "enabled" :
+		t = json_set(jv_object(), "type", jv_string(on ? "enabled" :
 		    "disabled"));
 		/* Preserved thinking: keep the replayed reasoning_content. */
 		if (preserve)
-			t = set(t, "clear_thinking", jv_false());
-		body = set(body, "thinking", t);
+			t = json_set(t, "clear_thinking", jv_false());
+		body = json_set(body, "thinking", t);
 	} else if (is_format(c, "deepseek")) {
-		body = set(body, "thinking", set(jv_object(), "type",
+		body = json_set(body, "thinking", json_set(jv_object(), "type",
 		    jv_string(on ? "enabled" : "disabled")));
 		if (on && c->effort)
-			body = set(body, "reasoning_effort", jv_copy(v));
+			body = json_set(body, "reasoning_effort", jv_copy(v));
 	} else if (is_format(c, "qwen")) {
-		body = set(body, "enable_thinking", jv_bool(on));
+		body = json_set(body, "enable_thinking", jv_bool(on));
 	} else if (is_format(c, "qwen-chat-template")) {
-		t = set(jv_object(), "enable_thinking", jv_bool(on));
+		t = json_set(jv_object(), "enable_thinking", jv_bool(on));
 		if (preserve)
-			t = set(t, "clear_thinking", jv_false());
-		body = set(body, "chat_template_kwargs", t);
+			t = json_set(t, "clear_thinking", jv_false());
+		body = json_set(body, "chat_template_kwargs", t);
 	} else if (is_format(c, "together")) {
-		body = set(body, "reasoning", set(jv_object(), "enabled",
+		body = json_set(body, "reasoning", json_set(jv_object(),
+		    "enabled",
 		    jv_bool(on)));
 		if (on && c->effort_explicit)
-			body = set(body, "reasoning_effort", jv_copy(v));
+			body = json_set(body, "reasoning_effort", jv_copy(v));
 	} else if (is_format(c, "openrouter")) {
 		if (on)
-			body = set(body, "reasoning", set(jv_object(),
+			body = json_set(body, "reasoning", json_set(jv_object(),
 			    "effort", jv_copy(v)));
 		else if (jv_get_kind(v) == JV_KIND_STRING && disabling(v))
-			body = set(body, "reasoning", set(jv_object(),
+			body = json_set(body, "reasoning", json_set(jv_object(),
 			    "enabled", jv_false()));
 		else if (jv_get_kind(v) == JV_KIND_STRING)
-			body = set(body, "reasoning", set(jv_object(),
+			body = json_set(body, "reasoning", json_set(jv_object(),
 			    "effort", jv_copy(v)));
 	} else if (c->effort) {
 		/* "off" maps to "none" or "minimal" on some models, to
@@ -603,7 +608,7 @@ thinking(jv body, jv canon, jv target, const struct compat *c)
 		if (on || (jv_get_kind(v) == JV_KIND_STRING &&
 		    strcmp(jv_string_value(v), "disabled") != 0 &&
 		    strcmp(jv_string_value(v), "off") != 0))
-			body = set(body, "reasoning_effort", jv_copy(v));
+			body = json_set(body, "reasoning_effort", jv_copy(v));
 	}
 	jv_free(v);
 	return body;
@@ -615,14 +620,14 @@ response_format(jv f)
 	jv js;
 
 	if (strcmp(json_peek_string(f, "type"), "json_schema") != 0)
-		return set(jv_object(), "type", jv_string("json_object"));
-	js = set(jv_object(), "name", json_get(f, "name"));
+		return json_set(jv_object(), "type", jv_string("json_object"));
+	js = json_set(jv_object(), "name", json_get(f, "name"));
 	if (json_peek_kind(f, "description") == JV_KIND_STRING)
-		js = set(js, "description", json_get(f, "description"));
-	js = set(js, "schema", json_get(f, "schema"));
+		js = json_set(js, "description", json_get(f, "description"));
+	js = json_set(js, "schema", json_get(f, "schema"));
 	if (json_peek_kind(f, "strict") != JV_KIND_INVALID)
-		js = set(js, "strict", json_get(f, "strict"));
-	return set(set(jv_object(), "type", jv_string("json_schema")),
+		js = json_set(js, "strict", json_get(f, "strict"));
+	return json_set(json_set(jv_object(), "type", jv_string("json_schema")),
 	    "json_schema", js);
 }
 
@@ -637,47 +642,49 @@ build(jv canon, jv target, int stream, jv *bodyp, jv *headers, jv *url,
 	if (model == NULL)
 		return errbuf_set(err, "target has no model");
 	read_compat(target, &c);
-	body = set(jv_object(), "model", jv_string(model));
-	body = set(body, "messages", messages(canon, &c));
+	body = json_set(jv_object(), "model", jv_string(model));
+	body = json_set(body, "messages", messages(canon, &c));
 	v = json_get(canon, "max_tokens");
 	if (jv_is_valid(v))
-		body = set(body, c.max_field, v);
+		body = json_set(body, c.max_field, v);
 	v = json_get(canon, "temperature");
 	if (jv_is_valid(v))
-		body = set(body, "temperature", v);
+		body = json_set(body, "temperature", v);
 	v = json_get(canon, "top_p");
 	if (jv_is_valid(v))
-		body = set(body, "top_p", v);
+		body = json_set(body, "top_p", v);
 	v = json_get(canon, "stop");
 	if (jv_is_valid(v))
-		body = set(body, "stop", v);
+		body = json_set(body, "stop", v);
 	v = json_get(canon, "tools");
 	if (jv_get_kind(v) == JV_KIND_ARRAY)
-		body = set(body, "tools", tools(v, &c));
+		body = json_set(body, "tools", tools(v, &c));
 	jv_free(v);
 	v = json_get(canon, "tool_choice");
 	if (jv_get_kind(v) == JV_KIND_OBJECT) {
 		jv name = json_get(v, "name");
 
 		jv_free(v);
-		v = set(set(jv_object(), "type", jv_string("function")),
-		    "function", set(jv_object(), "name", name));
+		v = json_set(json_set(jv_object(), "type",
+		    jv_string("function")),
+		    "function", json_set(jv_object(), "name", name));
 	}
 	if (jv_is_valid(v))
-		body = set(body, "tool_choice", v);
+		body = json_set(body, "tool_choice", v);
 	v = json_get(canon, "response_format");
 	if (jv_get_kind(v) == JV_KIND_OBJECT)
-		body = set(body, "response_format", response_format(v));
+		body = json_set(body, "response_format", response_format(v));
 	jv_free(v);
 	body = thinking(body, canon, target, &c);
 	if (stream) {
-		body = set(body, "stream", jv_true());
+		body = json_set(body, "stream", jv_true());
 		if (c.usage_stream)
-			body = set(body, "stream_options", set(jv_object(),
+			body = json_set(body, "stream_options",
+			    json_set(jv_object(),
 			    "include_usage", jv_true()));
 		if (c.tool_stream &&
 		    json_peek_kind(body, "tools") == JV_KIND_ARRAY)
-			body = set(body, "tool_stream", jv_true());
+			body = json_set(body, "tool_stream", jv_true());
 	}
 	/* Routing preferences of the aggregators, as pi sends them. */
 	compat = json_get(target, "compat");
@@ -687,7 +694,7 @@ build(jv canon, jv target, int stream, jv *bodyp, jv *headers, jv *url,
 	    strstr(s, "openrouter.ai") != NULL ||
 	    (json_peek_string(target, "provider") != NULL &&
 	    strcmp(json_peek_string(target, "provider"), "openrouter") == 0)))
-		body = set(body, "provider", v);
+		body = json_set(body, "provider", v);
 	else
 		jv_free(v);
 	v = json_get(compat, "vercelGatewayRouting");
@@ -696,12 +703,13 @@ build(jv canon, jv target, int stream, jv *bodyp, jv *headers, jv *url,
 
 		x = json_get(v, "only");
 		if (jv_is_valid(x))
-			g = set(g, "only", x);
+			g = json_set(g, "only", x);
 		x = json_get(v, "order");
 		if (jv_is_valid(x))
-			g = set(g, "order", x);
+			g = json_set(g, "order", x);
 		if (jv_object_length(jv_copy(g)) > 0)
-			body = set(body, "providerOptions", set(jv_object(),
+			body = json_set(body, "providerOptions",
+			    json_set(jv_object(),
 			    "gateway", g));
 		else
 			jv_free(g);
@@ -760,7 +768,7 @@ usage(jv u)
 	written = num(pd, "cache_write_tokens");	/* OpenRouter */
 	in = in > cached + written ? in - cached - written : 0;
 	out = num(u, "completion_tokens");
-	u = set(set(set(set(set(jv_object(),
+	u = json_set(json_set(json_set(json_set(json_set(jv_object(),
 	    "input", jv_number(in)),
 	    "output", jv_number(out)),
 	    "cache_read", jv_number(cached)),
@@ -869,16 +877,16 @@ parse(const char *body, size_t len, jv target, jv *resp, char *err)
 		const char *id = json_peek_string(tc, "id");
 
 		fn = json_get(tc, "function");
-		call = set(jv_object(), "id", id != NULL && *id != '\0' ?
+		call = json_set(jv_object(), "id", id != NULL && *id != '\0' ?
 		    jv_string(id) : jv_string_fmt("call_%d", k));
-		call = set(call, "name", json_peek_string(fn, "name") ?
+		call = json_set(call, "name", json_peek_string(fn, "name") ?
 		    json_get(fn, "name") : jv_string(""));
 		a = json_get(fn, "arguments");
 		if (jv_get_kind(a) == JV_KIND_STRING)
 			call = dialect_arguments(call, jv_string_value(a),
 			    (size_t)jv_string_length_bytes(jv_copy(a)));
 		else if (jv_get_kind(a) == JV_KIND_OBJECT)
-			call = set(call, "arguments", jv_copy(a));
+			call = json_set(call, "arguments", jv_copy(a));
 		else
 			call = dialect_arguments(call, "", 0);
 		jv_free(a);
@@ -888,29 +896,30 @@ parse(const char *body, size_t len, jv target, jv *resp, char *err)
 	}
 	jv_free(calls);
 
-	out = set(jv_object(), "text", jv_null());
+	out = json_set(jv_object(), "text", jv_null());
 	refusal = json_peek_string(msg, "refusal");
 	if (refusal == NULL && jv_is_valid(text))
-		out = set(out, "text", text);
+		out = json_set(out, "text", text);
 	else
 		jv_free(text);
 	if (jv_is_valid(reasoning))
-		out = set(out, "reasoning", reasoning);
+		out = json_set(out, "reasoning", reasoning);
 	if (n > 0)
-		out = set(out, "tool_calls", list);
+		out = json_set(out, "tool_calls", list);
 	else
 		jv_free(list);
 	finish = json_peek_string(choice, "finish_reason");
-	out = set(out, "stop_reason", jv_string(refusal != NULL ? "refusal" :
+	out = json_set(out, "stop_reason",
+	    jv_string(refusal != NULL ? "refusal" :
 	    stop_reason(finish, n > 0)));
 	{
 		jv u = json_get(v, "usage");
 
-		out = set(out, "usage", usage(u));
+		out = json_set(out, "usage", usage(u));
 		jv_free(u);
 	}
 	if (json_peek_kind(v, "model") == JV_KIND_STRING)
-		out = set(out, "provider_model", json_get(v, "model"));
+		out = json_set(out, "provider_model", json_get(v, "model"));
 	jv_free(msg);
 	jv_free(choice);
 	jv_free(v);
@@ -933,7 +942,7 @@ error(int status, const char *body, size_t len)
 	/* Zhipu's older form: {"code": 1214, "msg": "..."}. */
 	if (json_peek_kind(e, "message") == JV_KIND_INVALID &&
 	    json_peek_kind(v, "msg") == JV_KIND_STRING)
-		e = set(e, "message", json_get(v, "msg"));
+		e = json_set(e, "message", json_get(v, "msg"));
 	/* OpenRouter wraps the upstream's words in error.metadata.raw. */
 	x = json_get(v, "error");
 	{
@@ -943,7 +952,7 @@ error(int status, const char *body, size_t len)
 		if (raw != NULL && json_peek_string(e, "message") != NULL) {
 			size_t rn = strlen(raw);
 
-			e = set(e, "message", jv_string_concat(
+			e = json_set(e, "message", jv_string_concat(
 			    jv_string_concat(json_get(e, "message"),
 			    jv_string(": ")), jv_string_sized(raw,
 			    (int)(rn > RAW_MAX ? RAW_MAX : rn))));
@@ -1392,11 +1401,11 @@ chat_stream_end(void *vst, int complete)
 	jv out, list;
 	size_t k;
 
-	out = set(jv_object(), "text", st->text.len > 0 &&
+	out = json_set(jv_object(), "text", st->text.len > 0 &&
 	    st->refusal.len == 0 ? jv_string_sized(st->text.data,
 	    (int)st->text.len) : jv_null());
 	if (st->reasoning.len > 0)
-		out = set(out, "reasoning", jv_string_sized(
+		out = json_set(out, "reasoning", jv_string_sized(
 		    st->reasoning.data, (int)st->reasoning.len));
 	if (st->ncalls > 0) {
 		list = jv_array();
@@ -1404,23 +1413,23 @@ chat_stream_end(void *vst, int complete)
 			struct chat_call *c = &st->calls[k];
 			jv call;
 
-			call = set(jv_object(), "id", *c->id != '\0' ?
+			call = json_set(jv_object(), "id", *c->id != '\0' ?
 			    jv_string(c->id) : jv_string_fmt("call_%zu", k));
-			call = set(call, "name", jv_string(c->name));
+			call = json_set(call, "name", jv_string(c->name));
 			list = jv_array_append(list, dialect_arguments(call,
 			    buf_cstr(&c->args), c->args.len));
 		}
-		out = set(out, "tool_calls", list);
+		out = json_set(out, "tool_calls", list);
 	}
 	if (st->refusal.len > 0)
-		out = set(out, "stop_reason", jv_string("refusal"));
+		out = json_set(out, "stop_reason", jv_string("refusal"));
 	else if (complete || jv_is_valid(st->finish))
-		out = set(out, "stop_reason", jv_string(stop_reason(
+		out = json_set(out, "stop_reason", jv_string(stop_reason(
 		    jv_is_valid(st->finish) ? jv_string_value(st->finish) :
 		    NULL, st->ncalls > 0)));
-	out = set(out, "usage", usage(st->usage));
+	out = json_set(out, "usage", usage(st->usage));
 	if (jv_is_valid(st->model))
-		out = set(out, "provider_model", jv_copy(st->model));
+		out = json_set(out, "provider_model", jv_copy(st->model));
 	return out;
 }
 

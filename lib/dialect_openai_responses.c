@@ -54,12 +54,6 @@
 
 #define OUTPUT_MIN	16	/* the API rejects max_output_tokens < 16 */
 
-static jv
-set(jv o, const char *k, jv v)
-{
-	return jv_object_set(o, jv_string(k), v);
-}
-
 /* True when compat[flag] is explicitly false. */
 static int
 compat_off(jv compat, const char *flag)
@@ -109,9 +103,9 @@ content_part(jv part, int assistant, jv *out, char *err)
 	if (strcmp(type, "text") == 0) {
 		if ((text = json_peek_string(part, "text")) == NULL)
 			return errbuf_set(err, "text part has no \"text\"");
-		*out = set(jv_object(), "type", jv_string(assistant ?
+		*out = json_set(jv_object(), "type", jv_string(assistant ?
 		    "output_text" : "input_text"));
-		*out = set(*out, "text", jv_string(text));
+		*out = json_set(*out, "text", jv_string(text));
 		return 0;
 	}
 	if (strcmp(type, "image") == 0) {
@@ -120,9 +114,9 @@ content_part(jv part, int assistant, jv *out, char *err)
 			    "images in an assistant message");
 		if (image_url(part, &url, err) == -1)
 			return -1;
-		*out = set(jv_object(), "type", jv_string("input_image"));
-		*out = set(*out, "image_url", url);
-		*out = set(*out, "detail", jv_string("auto"));
+		*out = json_set(jv_object(), "type", jv_string("input_image"));
+		*out = json_set(*out, "image_url", url);
+		*out = json_set(*out, "detail", jv_string("auto"));
 		return 0;
 	}
 	return errbuf_set(err, "unsupported content part type '%s'", type);
@@ -138,9 +132,10 @@ content_parts(jv content, int assistant, jv *out, char *err)
 	*out = jv_array();
 	if (jv_get_kind(content) == JV_KIND_STRING) {
 		/* Not canonical, but cheap to accept. */
-		p = set(jv_object(), "type", jv_string(assistant ?
+		p = json_set(jv_object(), "type", jv_string(assistant ?
 		    "output_text" : "input_text"));
-		*out = jv_array_append(*out, set(p, "text", jv_copy(content)));
+		*out = jv_array_append(*out, json_set(p, "text",
+		    jv_copy(content)));
 		return 0;
 	}
 	if (jv_get_kind(content) != JV_KIND_ARRAY)
@@ -188,10 +183,10 @@ user_message(jv msg, const char *role, jv *input, char *err)
 {
 	jv content = json_get(msg, "content"), item, parts, part;
 
-	item = set(jv_object(), "role", jv_string(role));
+	item = json_set(jv_object(), "role", jv_string(role));
 	if (single_text(content)) {
 		part = jv_array_get(jv_copy(content), 0);
-		item = set(item, "content", json_get(part, "text"));
+		item = json_set(item, "content", json_get(part, "text"));
 		jv_free(part);
 	} else {
 		if (content_parts(content, 0, &parts, err) == -1) {
@@ -199,7 +194,7 @@ user_message(jv msg, const char *role, jv *input, char *err)
 			jv_free(item);
 			return -1;
 		}
-		item = set(item, "content", parts);
+		item = json_set(item, "content", parts);
 	}
 	jv_free(content);
 	*input = jv_array_append(*input, item);
@@ -242,9 +237,9 @@ replay_reasoning(jv input, const char *sig)
 			jv_free(summary);
 			summary = jv_array();
 		}
-		item = set(jv_object(), "type", jv_string("reasoning"));
-		item = set(item, "summary", summary);
-		item = set(item, "encrypted_content",
+		item = json_set(jv_object(), "type", jv_string("reasoning"));
+		item = json_set(item, "summary", summary);
+		item = json_set(item, "encrypted_content",
 		    json_get(e, "encrypted_content"));
 		items = jv_array_append(items, item);
 		jv_free(e);
@@ -296,9 +291,9 @@ assistant_message(jv msg, jv *input, char *err)
 	}
 	jv_free(content);
 	if (jv_array_length(jv_copy(parts)) > 0) {
-		item = set(jv_object(), "type", jv_string("message"));
-		item = set(item, "role", jv_string("assistant"));
-		item = set(item, "content", parts);
+		item = json_set(jv_object(), "type", jv_string("message"));
+		item = json_set(item, "role", jv_string("assistant"));
+		item = json_set(item, "content", parts);
 		*input = jv_array_append(*input, item);
 	} else
 		jv_free(parts);
@@ -318,10 +313,11 @@ assistant_message(jv msg, jv *input, char *err)
 			return errbuf_set(err, "tool call has no \"id\" or "
 			    "\"name\"");
 		}
-		item = set(jv_object(), "type", jv_string("function_call"));
-		item = set(item, "call_id", jv_string(id));
-		item = set(item, "name", jv_string(name));
-		item = set(item, "arguments", arguments_text(call));
+		item = json_set(jv_object(), "type",
+		    jv_string("function_call"));
+		item = json_set(item, "call_id", jv_string(id));
+		item = json_set(item, "name", jv_string(name));
+		item = json_set(item, "arguments", arguments_text(call));
 		*input = jv_array_append(*input, item);
 		jv_free(call);
 	}
@@ -365,9 +361,9 @@ tool_message(jv msg, jv *input, char *err)
 	else
 		out = request_text(content);	/* borrows */
 	jv_free(content);
-	item = set(jv_object(), "type", jv_string("function_call_output"));
-	item = set(item, "call_id", jv_string(id));
-	item = set(item, "output", out);
+	item = json_set(jv_object(), "type", jv_string("function_call_output"));
+	item = json_set(item, "call_id", jv_string(id));
+	item = json_set(item, "output", out);
 	*input = jv_array_append(*input, item);
 	return 0;
 }
@@ -422,21 +418,23 @@ build_tools(jv tools, jv compat)
 	n = jv_array_length(jv_copy(tools));
 	for (i = 0; i < n; i++) {
 		t = jv_array_get(jv_copy(tools), i);
-		d = set(jv_object(), "type", jv_string("function"));
-		d = set(d, "name", json_get(t, "name"));
+		d = json_set(jv_object(), "type", jv_string("function"));
+		d = json_set(d, "name", json_get(t, "name"));
 		if (json_peek_kind(t, "description") == JV_KIND_STRING)
-			d = set(d, "description", json_get(t, "description"));
+			d = json_set(d, "description", json_get(t,
+			    "description"));
 		v = json_get(t, "parameters");
 		if (jv_get_kind(v) != JV_KIND_OBJECT) {
 			jv_free(v);
-			v = set(set(jv_object(), "type", jv_string("object")),
+			v = json_set(json_set(jv_object(), "type",
+			    jv_string("object")),
 			    "properties", jv_object());
 		}
-		d = set(d, "parameters", v);
+		d = json_set(d, "parameters", v);
 		if (strict_ok) {
 			if (!json_peek_bool(t, "strict", &strict))
 				strict = 0;
-			d = set(d, "strict", jv_bool(strict));
+			d = json_set(d, "strict", jv_bool(strict));
 		}
 		out = jv_array_append(out, d);
 		jv_free(t);
@@ -455,8 +453,8 @@ tool_choice(jv tc, jv *out, char *err)
 	}
 	if ((name = json_peek_string(tc, "name")) == NULL)
 		return errbuf_set(err, "tool_choice names no tool");
-	*out = set(jv_object(), "type", jv_string("function"));
-	*out = set(*out, "name", jv_string(name));
+	*out = json_set(jv_object(), "type", jv_string("function"));
+	*out = json_set(*out, "name", jv_string(name));
 	return 0;
 }
 
@@ -479,10 +477,10 @@ text_format(jv rf, jv *out, char *err)
 	*out = jv_object();
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_peek_kind(rf, keys[i]) != JV_KIND_INVALID)
-			*out = set(*out, keys[i], json_get(rf, keys[i]));
+			*out = json_set(*out, keys[i], json_get(rf, keys[i]));
 	if (strcmp(type, "json_schema") == 0 &&
 	    json_peek_kind(*out, "name") != JV_KIND_STRING)
-		*out = set(*out, "name", jv_string("response"));
+		*out = json_set(*out, "name", jv_string("response"));
 	return 0;
 }
 
@@ -541,15 +539,15 @@ responses_build(jv canon, jv target, int stream, jv *body, jv *headers,
 	if (build_input(canon, &input, err) == -1)
 		return -1;
 	compat = json_get(target, "compat");
-	b = set(jv_object(), "model", jv_string(model));
+	b = json_set(jv_object(), "model", jv_string(model));
 	if (json_peek_kind(canon, "system") == JV_KIND_STRING)
-		b = set(b, "instructions", json_get(canon, "system"));
-	b = set(b, "input", input);
+		b = json_set(b, "instructions", json_get(canon, "system"));
+	b = json_set(b, "input", input);
 
 	v = json_get(canon, "tools");
 	if (jv_get_kind(v) == JV_KIND_ARRAY &&
 	    jv_array_length(jv_copy(v)) > 0)
-		b = set(b, "tools", build_tools(v, compat));
+		b = json_set(b, "tools", build_tools(v, compat));
 	jv_free(v);
 	if (json_peek_kind(canon, "tool_choice") != JV_KIND_INVALID) {
 		jv tc = json_get(canon, "tool_choice");
@@ -559,7 +557,7 @@ responses_build(jv canon, jv target, int stream, jv *body, jv *headers,
 			goto fail;
 		}
 		jv_free(tc);
-		b = set(b, "tool_choice", v);
+		b = json_set(b, "tool_choice", v);
 	}
 	if (json_peek_kind(canon, "response_format") == JV_KIND_OBJECT) {
 		jv rf = json_get(canon, "response_format");
@@ -569,15 +567,15 @@ responses_build(jv canon, jv target, int stream, jv *body, jv *headers,
 			goto fail;
 		}
 		jv_free(rf);
-		b = set(b, "text", set(jv_object(), "format", v));
+		b = json_set(b, "text", json_set(jv_object(), "format", v));
 	}
 	if (json_peek_number(canon, "max_tokens", &max))
-		b = set(b, "max_output_tokens",
+		b = json_set(b, "max_output_tokens",
 		    jv_number(max < OUTPUT_MIN ? OUTPUT_MIN : max));
 	if (json_peek_kind(canon, "temperature") == JV_KIND_NUMBER)
-		b = set(b, "temperature", json_get(canon, "temperature"));
+		b = json_set(b, "temperature", json_get(canon, "temperature"));
 	if (json_peek_kind(canon, "top_p") == JV_KIND_NUMBER)
-		b = set(b, "top_p", json_get(canon, "top_p"));
+		b = json_set(b, "top_p", json_get(canon, "top_p"));
 	/* "stop": Responses has none; dropped (see the top of the file). */
 
 	/*
@@ -588,19 +586,19 @@ responses_build(jv canon, jv target, int stream, jv *body, jv *headers,
 		reasoning = -1;	/* unknown: trust the thinking map */
 	if (reasoning != 0 && !compat_off(compat, "supportsReasoningEffort") &&
 	    (e = effort(canon, target)) != NULL) {
-		v = set(jv_object(), "effort", jv_string(e));
+		v = json_set(jv_object(), "effort", jv_string(e));
 		if (strcmp(e, "none") != 0)
-			v = set(v, "summary", jv_string("auto"));
-		b = set(b, "reasoning", v);
+			v = json_set(v, "summary", jv_string("auto"));
+		b = json_set(b, "reasoning", v);
 		sent = 1;
 	}
 	if (reasoning == 1 || sent)
-		b = set(b, "include",
+		b = json_set(b, "include",
 		    JV_ARRAY(jv_string("reasoning.encrypted_content")));
 	if (!compat_off(compat, "supportsStore"))
-		b = set(b, "store", jv_false());
+		b = json_set(b, "store", jv_false());
 	if (stream)
-		b = set(b, "stream", jv_true());
+		b = json_set(b, "stream", jv_true());
 	jv_free(compat);
 	*body = b;
 	*headers = jv_object();
@@ -701,9 +699,9 @@ reasoning_item(struct output *o, jv item)
 		jv_free(summary);
 		summary = jv_array();
 	}
-	sig = set(jv_object(), "type", jv_string("reasoning"));
-	sig = set(sig, "summary", summary);
-	sig = set(sig, "encrypted_content",
+	sig = json_set(jv_object(), "type", jv_string("reasoning"));
+	sig = json_set(sig, "summary", summary);
+	sig = json_set(sig, "encrypted_content",
 	    json_get(item, "encrypted_content"));
 	o->sigs = jv_array_append(o->sigs, sig);
 }
@@ -717,18 +715,18 @@ call_item(struct output *o, jv item)
 	/* call_id pairs the result with the call; "id" is the item's. */
 	if ((id = json_peek_string(item, "call_id")) == NULL)
 		id = json_peek_string(item, "id");
-	call = set(call, "id", id ? jv_string(id) : jv_string(""));
-	call = set(call, "name", json_peek_kind(item, "name") ==
+	call = json_set(call, "id", id ? jv_string(id) : jv_string(""));
+	call = json_set(call, "name", json_peek_kind(item, "name") ==
 	    JV_KIND_STRING ? json_get(item, "name") : jv_string(""));
 	a = json_get(item, "arguments");
 	if (jv_get_kind(a) == JV_KIND_STRING)
 		call = dialect_arguments(call, jv_string_value(a),
 		    (size_t)jv_string_length_bytes(jv_copy(a)));
 	else if (jv_get_kind(a) == JV_KIND_OBJECT) {
-		call = set(call, "arguments", a);
+		call = json_set(call, "arguments", a);
 		a = jv_invalid();
 	} else
-		call = set(call, "arguments", jv_object());
+		call = json_set(call, "arguments", jv_object());
 	jv_free(a);
 	o->calls = jv_array_append(o->calls, call);
 }
@@ -748,11 +746,11 @@ usage(jv r)
 	json_peek_number(d, "reasoning_tokens", &reasoning);
 	jv_free(d);
 	jv_free(u);
-	out = set(out, "input", jv_number(in > cached ? in - cached : 0));
-	out = set(out, "output", jv_number(out_tok));
-	out = set(out, "cache_read", jv_number(cached));
-	out = set(out, "cache_write", jv_number(0));
-	out = set(out, "reasoning", jv_number(reasoning));
+	out = json_set(out, "input", jv_number(in > cached ? in - cached : 0));
+	out = json_set(out, "output", jv_number(out_tok));
+	out = json_set(out, "cache_read", jv_number(cached));
+	out = json_set(out, "cache_write", jv_number(0));
+	out = json_set(out, "reasoning", jv_number(reasoning));
 	return out;
 }
 
@@ -814,24 +812,24 @@ responses_fields(jv v)
 	}
 	jv_free(output);
 
-	out = set(jv_object(), "text", o.text);
+	out = json_set(jv_object(), "text", o.text);
 	if (jv_get_kind(o.reasoning) == JV_KIND_STRING)
-		out = set(out, "reasoning", o.reasoning);
+		out = json_set(out, "reasoning", o.reasoning);
 	else
 		jv_free(o.reasoning);
 	if (jv_array_length(jv_copy(o.sigs)) > 0)
-		out = set(out, "reasoning_signature",
+		out = json_set(out, "reasoning_signature",
 		    jv_dump_string(o.sigs, 0));
 	else
 		jv_free(o.sigs);
-	out = set(out, "stop_reason", jv_string(stop_reason(v, &o)));
+	out = json_set(out, "stop_reason", jv_string(stop_reason(v, &o)));
 	if (jv_array_length(jv_copy(o.calls)) > 0)
-		out = set(out, "tool_calls", o.calls);
+		out = json_set(out, "tool_calls", o.calls);
 	else
 		jv_free(o.calls);
-	out = set(out, "usage", usage(v));
+	out = json_set(out, "usage", usage(v));
 	if ((model = json_peek_string(v, "model")) != NULL)
-		out = set(out, "provider_model", jv_string(model));
+		out = json_set(out, "provider_model", jv_string(model));
 	return out;
 }
 
@@ -875,9 +873,9 @@ take(jv dst, const char *key, jv src, const char *skey)
 	jv v = json_get(src, skey);
 
 	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		return set(dst, key, jv_dump_string(v, 0));
+		return json_set(dst, key, jv_dump_string(v, 0));
 	if (jv_get_kind(v) == JV_KIND_STRING)
-		return set(dst, key, v);
+		return json_set(dst, key, v);
 	jv_free(v);
 	return dst;
 }
@@ -1280,22 +1278,26 @@ rs_built(struct rs_stream *st)
 	size_t k;
 
 	if (st->reasoning.len > 0)
-		out = jv_array_append(out, set(set(jv_object(), "type",
-		    jv_string("reasoning")), "summary", JV_ARRAY(set(set(
+		out = jv_array_append(out, json_set(json_set(jv_object(),
+		    "type",
+		    jv_string("reasoning")), "summary",
+		    JV_ARRAY(json_set(json_set(
 		    jv_object(), "type", jv_string("summary_text")), "text",
 		    jv_string_sized(st->reasoning.data,
 		    (int)st->reasoning.len)))));
 	if (st->text.len > 0) {
 		part = jv_string_sized(st->text.data, (int)st->text.len);
-		part = st->refusal ? set(set(jv_object(), "type",
-		    jv_string("refusal")), "refusal", part) : set(set(
+		part = st->refusal ? json_set(json_set(jv_object(), "type",
+		    jv_string("refusal")), "refusal", part) : json_set(json_set(
 		    jv_object(), "type", jv_string("output_text")), "text",
 		    part);
-		out = jv_array_append(out, set(set(jv_object(), "type",
+		out = jv_array_append(out, json_set(json_set(jv_object(),
+		    "type",
 		    jv_string("message")), "content", JV_ARRAY(part)));
 	}
 	for (k = 0; k < st->ncalls; k++)
-		out = jv_array_append(out, set(set(set(set(jv_object(),
+		out = jv_array_append(out,
+		    json_set(json_set(json_set(json_set(jv_object(),
 		    "type", jv_string("function_call")), "call_id",
 		    jv_string(st->calls[k].call_id)), "name",
 		    jv_string(st->calls[k].name)), "arguments",
@@ -1316,12 +1318,12 @@ rs_stream_end(void *vst, int complete)
 	n = json_peek_kind(resp, "output") == JV_KIND_ARRAY ?
 	    jv_array_length(json_get(resp, "output")) : 0;
 	if (n == 0 && jv_array_length(jv_copy(st->items)) > 0)
-		resp = set(resp, "output", jv_copy(st->items));
+		resp = json_set(resp, "output", jv_copy(st->items));
 	else if (n == 0)
-		resp = set(resp, "output", rs_built(st));
+		resp = json_set(resp, "output", rs_built(st));
 	if (json_peek_kind(resp, "model") != JV_KIND_STRING &&
 	    jv_is_valid(st->model))
-		resp = set(resp, "model", jv_copy(st->model));
+		resp = json_set(resp, "model", jv_copy(st->model));
 	out = responses_fields(resp);
 	if (!complete)
 		out = jv_object_delete(out, jv_string("stop_reason"));

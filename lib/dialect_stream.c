@@ -19,12 +19,6 @@
 
 #define HEAD_MAX	(1u << 20)	/* bytes of a non-SSE body read */
 
-static jv
-set(jv o, const char *k, jv v)
-{
-	return jv_object_set(o, jv_string(k), v);
-}
-
 static void
 push(struct dialect_stream *ds, jv ev)
 {
@@ -35,14 +29,15 @@ static void
 fail(struct dialect_stream *ds, enum record_kind kind, int retriable,
     const char *msg)
 {
-	jv e = set(jv_object(), "kind", jv_string(record_kind_name(kind)));
+	jv e = json_set(jv_object(), "kind", jv_string(record_kind_name(kind)));
 	const char *prov = json_peek_string(ds->target, "provider");
 
-	e = set(e, "message", jv_string(msg));
+	e = json_set(e, "message", jv_string(msg));
 	if (prov != NULL)
-		e = set(e, "provider", jv_string(prov));
-	e = set(e, "retriable", jv_bool(retriable));
-	push(ds, set(set(set(jv_object(), "type", jv_string("error")),
+		e = json_set(e, "provider", jv_string(prov));
+	e = json_set(e, "retriable", jv_bool(retriable));
+	push(ds, json_set(json_set(json_set(jv_object(), "type",
+	    jv_string("error")),
 	    "error", e), "partial", jv_bool(ds->content)));
 	ds->ended = -1;
 }
@@ -70,7 +65,7 @@ fail_info(struct dialect_stream *ds, jv info, const char *prefix,
 static void
 end(struct dialect_stream *ds, jv fields)
 {
-	jv ev = set(jv_object(), "type", jv_string("end"));
+	jv ev = json_set(jv_object(), "type", jv_string("end"));
 	int it;
 
 	/* The fields after "type", which no field may replace. */
@@ -250,13 +245,14 @@ replay_fields(struct dialect_stream *ds, jv fields)
 			a = jv_string_sized(buf_cstr(&b), (int)b.len);
 		}
 		buf_release(&b);
-		ev = set(set(jv_object(), "type", jv_string("tool_call")),
+		ev = json_set(json_set(jv_object(), "type",
+		    jv_string("tool_call")),
 		    "index", jv_number(i));
-		ev = set(ev, "call_id", json_peek_string(c, "id") ?
+		ev = json_set(ev, "call_id", json_peek_string(c, "id") ?
 		    json_get(c, "id") : jv_string(""));
-		ev = set(ev, "name", json_peek_string(c, "name") ?
+		ev = json_set(ev, "name", json_peek_string(c, "name") ?
 		    json_get(c, "name") : jv_string(""));
-		push(ds, set(ev, "arguments_delta", a));
+		push(ds, json_set(ev, "arguments_delta", a));
 		jv_free(c);
 	}
 	jv_free(calls);
@@ -317,7 +313,7 @@ dialect_stream_finish(struct dialect_stream *ds, jv *events)
 jv
 dialect_event_delta(const char *type, jv delta)
 {
-	return set(set(jv_object(), "type", jv_string(type)), "delta",
+	return json_set(json_set(jv_object(), "type", jv_string(type)), "delta",
 	    delta);
 }
 
@@ -325,12 +321,13 @@ jv
 dialect_event_call(int index, const char *call_id, const char *name,
     const char *delta, size_t len)
 {
-	jv ev = set(jv_object(), "type", jv_string("tool_call"));
+	jv ev = json_set(jv_object(), "type", jv_string("tool_call"));
 
-	ev = set(ev, "index", jv_number(index));
-	ev = set(ev, "call_id", jv_string(call_id ? call_id : ""));
-	ev = set(ev, "name", jv_string(name ? name : ""));
-	return set(ev, "arguments_delta", jv_string_sized(delta, (int)len));
+	ev = json_set(ev, "index", jv_number(index));
+	ev = json_set(ev, "call_id", jv_string(call_id ? call_id : ""));
+	ev = json_set(ev, "name", jv_string(name ? name : ""));
+	return json_set(ev, "arguments_delta", jv_string_sized(delta,
+	    (int)len));
 }
 
 int
@@ -343,7 +340,7 @@ dialect_event_fail(jv *error, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	jv_free(*error);
-	*error = set(jv_object(), "message", jv_string(msg));
+	*error = json_set(jv_object(), "message", jv_string(msg));
 	return DIALECT_STREAM_FAIL;
 }
 
@@ -419,6 +416,6 @@ dialect_event_status(jv info)
 		    (type != NULL && has_word(type, words[i].word)))
 			status = words[i].status;
 	if (status != 0)
-		info = set(info, "status", jv_number(status));
+		info = json_set(info, "status", jv_number(status));
 	return info;
 }

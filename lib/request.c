@@ -21,25 +21,6 @@ static const char *const levels[] = {
 	"off", "minimal", "low", "medium", "high", "xhigh"
 };
 
-static jv
-set(jv o, const char *k, jv v)
-{
-	return jv_object_set(o, jv_string(k), v);
-}
-
-/* A field read as absent when missing or null: templates produce nulls. */
-static jv
-field(jv obj, const char *key)
-{
-	jv v = json_get(obj, key);
-
-	if (jv_get_kind(v) == JV_KIND_NULL) {
-		jv_free(v);
-		return jv_invalid();
-	}
-	return v;
-}
-
 static int
 is_kind(jv v, jv_kind k)
 {
@@ -49,7 +30,8 @@ is_kind(jv v, jv_kind k)
 static jv
 text_part(jv s)
 {
-	return set(set(jv_object(), "type", jv_string("text")), "text", s);
+	return json_set(json_set(jv_object(), "type", jv_string("text")),
+	    "text", s);
 }
 
 /* The four formats every provider takes, by their magic bytes. */
@@ -72,7 +54,8 @@ sniff_mime(const unsigned char *p, size_t n)
 static jv
 image_data(const char *mime, jv data)
 {
-	return set(set(set(jv_object(), "type", jv_string("image")),
+	return json_set(json_set(json_set(jv_object(), "type",
+	    jv_string("image")),
 	    "mime", jv_string(mime)), "data", data);
 }
 
@@ -207,7 +190,8 @@ image_url(jv url, jv *out, char *err)
 		jv_free(url);
 		return errbuf_set(err, "image url is empty");
 	}
-	*out = set(set(jv_object(), "type", jv_string("image")), "url", url);
+	*out = json_set(json_set(jv_object(), "type", jv_string("image")),
+	    "url", url);
 	return 0;
 }
 
@@ -255,17 +239,17 @@ image_part(jv p, jv *out, char *err)
 	if ((mime = json_peek_string(p, "mime")) == NULL &&
 	    (mime = json_peek_string(p, "media_type")) == NULL)
 		mime = json_peek_string(p, "mime_type");
-	v = field(p, "image_url");
+	v = json_field(p, "image_url");
 	if (jv_is_valid(v)) {
 		if (is_kind(v, JV_KIND_OBJECT)) {
-			jv u = field(v, "url");
+			jv u = json_field(v, "url");
 
 			jv_free(v);
 			v = u;
 		}
 		return image_url(v, out, err);
 	}
-	v = field(p, "path");
+	v = json_field(p, "path");
 	if (jv_is_valid(v)) {
 		int r;
 
@@ -278,21 +262,21 @@ image_part(jv p, jv *out, char *err)
 		jv_free(v);
 		return r;
 	}
-	v = field(p, "url");
+	v = json_field(p, "url");
 	if (jv_is_valid(v))
 		return image_url(v, out, err);
-	v = field(p, "data");
+	v = json_field(p, "data");
 	if (jv_is_valid(v))
 		return image_b64(v, mime, out, err);
-	src = field(p, "source");
+	src = json_field(p, "source");
 	if (is_kind(src, JV_KIND_OBJECT)) {
 		int r;
 
-		v = field(src, "url");
+		v = json_field(src, "url");
 		if (jv_is_valid(v))
 			r = image_url(v, out, err);
 		else
-			r = image_b64(field(src, "data"),
+			r = image_b64(json_field(src, "data"),
 			    json_peek_string(src, "media_type"), out, err);
 		jv_free(src);
 		return r;
@@ -319,7 +303,7 @@ part(jv p, jv *out, char *err)
 		return errbuf_set(err, "part has no \"type\"");
 	if (strcmp(type, "text") == 0 || strcmp(type, "input_text") == 0 ||
 	    strcmp(type, "output_text") == 0) {
-		t = field(p, "text");
+		t = json_field(p, "text");
 		if (!is_kind(t, JV_KIND_STRING)) {
 			jv_free(t);
 			return errbuf_set(err, "text part without a \"text\" "
@@ -443,15 +427,15 @@ tool_call(jv c, jv *out, char *err)
 		return errbuf_set(err, "tool call is not an object");
 	if ((id = json_peek_string(c, "id")) == NULL || *id == '\0')
 		return errbuf_set(err, "tool call has no \"id\"");
-	fn = field(c, "function");
+	fn = json_field(c, "function");
 	if (is_kind(fn, JV_KIND_OBJECT)) {
-		name = field(fn, "name");
-		args = field(fn, "arguments");
+		name = json_field(fn, "name");
+		args = json_field(fn, "arguments");
 	} else {
-		name = field(c, "name");
-		args = field(c, "arguments");
+		name = json_field(c, "name");
+		args = json_field(c, "arguments");
 		if (!jv_is_valid(args))		/* Anthropic's tool_use */
-			args = field(c, "input");
+			args = json_field(c, "input");
 	}
 	jv_free(fn);
 	if (!is_kind(name, JV_KIND_STRING) ||
@@ -464,7 +448,8 @@ tool_call(jv c, jv *out, char *err)
 		jv_free(name);
 		return errbuf_prefix(err, "tool call '%s'", id);
 	}
-	*out = set(set(set(jv_object(), "id", jv_string(id)), "name", name),
+	*out = json_set(json_set(json_set(jv_object(), "id", jv_string(id)),
+	    "name", name),
 	    "arguments", args);
 	return 0;
 }
@@ -522,41 +507,42 @@ message(jv m, jv *calls, jv *sys, jv *msgs, char *err)
 	if ((role = json_peek_string(m, "role")) == NULL)
 		return errbuf_set(err, "message has no \"role\"");
 	if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-		if (system_text(field(m, "content"), &v, err) == -1)
+		if (system_text(json_field(m, "content"), &v, err) == -1)
 			return -1;
 		add_system(sys, v);
 		return 0;
 	}
 	if (strcmp(role, "user") == 0) {
-		c = field(m, "content");
+		c = json_field(m, "content");
 		if (!jv_is_valid(c))
 			return errbuf_set(err, "user message has no "
 			    "\"content\"");
 		if (content(c, 0, &c, err) == -1)
 			return -1;
-		out = set(set(jv_object(), "role", jv_string("user")),
+		out = json_set(json_set(jv_object(), "role", jv_string("user")),
 		    "content", c);
 	} else if (strcmp(role, "assistant") == 0) {
 		int i, n;
 
-		if (content(field(m, "content"), 0, &c, err) == -1)
+		if (content(json_field(m, "content"), 0, &c, err) == -1)
 			return -1;
-		out = set(set(jv_object(), "role", jv_string("assistant")),
+		out = json_set(json_set(jv_object(), "role",
+		    jv_string("assistant")),
 		    "content", c);
-		v = field(m, "reasoning");
+		v = json_field(m, "reasoning");
 		if (!jv_is_valid(v))	/* DeepSeek's and zai's name */
-			v = field(m, "reasoning_content");
+			v = json_field(m, "reasoning_content");
 		if (is_kind(v, JV_KIND_STRING) &&
 		    jv_string_length_bytes(jv_copy(v)) > 0)
-			out = set(out, "reasoning", v);
+			out = json_set(out, "reasoning", v);
 		else
 			jv_free(v);
-		v = field(m, "reasoning_signature");
+		v = json_field(m, "reasoning_signature");
 		if (is_kind(v, JV_KIND_STRING))
-			out = set(out, "reasoning_signature", v);
+			out = json_set(out, "reasoning_signature", v);
 		else
 			jv_free(v);
-		v = field(m, "tool_calls");
+		v = json_field(m, "tool_calls");
 		if (jv_is_valid(v) && !is_kind(v, JV_KIND_ARRAY)) {
 			jv_free(v);
 			jv_free(out);
@@ -582,7 +568,7 @@ message(jv m, jv *calls, jv *sys, jv *msgs, char *err)
 				    json_get(d, "id"), json_get(d, "name"));
 				list = jv_array_append(list, d);
 			}
-			out = set(out, "tool_calls", list);
+			out = json_set(out, "tool_calls", list);
 		}
 		jv_free(v);
 	} else if (strcmp(role, "tool") == 0) {
@@ -596,7 +582,7 @@ message(jv m, jv *calls, jv *sys, jv *msgs, char *err)
 		if (!jv_is_valid(name))
 			return errbuf_set(err, "tool result '%s' answers no "
 			    "earlier tool call", id);
-		if (content(field(m, "content"), 1, &c, err) == -1) {
+		if (content(json_field(m, "content"), 1, &c, err) == -1) {
 			jv_free(name);
 			return -1;
 		}
@@ -604,7 +590,8 @@ message(jv m, jv *calls, jv *sys, jv *msgs, char *err)
 			jv_free(name);
 			name = json_get(m, "name");
 		}
-		out = set(set(set(set(jv_object(), "role", jv_string("tool")),
+		out = json_set(json_set(json_set(json_set(jv_object(), "role",
+		    jv_string("tool")),
 		    "tool_call_id", jv_string(id)), "name", name),
 		    "content", c);
 	} else
@@ -621,7 +608,7 @@ messages(jv rec, jv *sys, jv *out, char *err)
 
 	msgs = jv_array();
 	calls = jv_object();
-	list = field(rec, "messages");
+	list = json_field(rec, "messages");
 	if (jv_is_valid(list) && !is_kind(list, JV_KIND_ARRAY)) {
 		jv_free(list);
 		jv_free(msgs);
@@ -644,7 +631,7 @@ messages(jv rec, jv *sys, jv *out, char *err)
 	jv_free(list);
 	jv_free(calls);
 	/* "prompt" after any "messages": a template's last user turn. */
-	p = field(rec, "prompt");
+	p = json_field(rec, "prompt");
 	if (jv_is_valid(p)) {
 		if (!is_kind(p, JV_KIND_STRING) &&
 		    !is_kind(p, JV_KIND_ARRAY)) {
@@ -656,7 +643,8 @@ messages(jv rec, jv *sys, jv *out, char *err)
 			jv_free(msgs);
 			return errbuf_prefix(err, "prompt");
 		}
-		msgs = jv_array_append(msgs, set(set(jv_object(), "role",
+		msgs = jv_array_append(msgs, json_set(json_set(jv_object(),
+		    "role",
 		    jv_string("user")), "content", p));
 	}
 	if (jv_array_length(jv_copy(msgs)) == 0) {
@@ -677,7 +665,7 @@ tool_def(jv t, jv *out, char *err)
 
 	if (!is_kind(t, JV_KIND_OBJECT))
 		return errbuf_set(err, "tool is not an object");
-	fn = field(t, "function");
+	fn = json_field(t, "function");
 	if (is_kind(fn, JV_KIND_OBJECT)) {
 		if (type != NULL && strcmp(type, "function") != 0) {
 			jv_free(fn);
@@ -694,11 +682,11 @@ tool_def(jv t, jv *out, char *err)
 			    type);
 		fn = jv_copy(t);
 	}
-	name = field(fn, "name");
-	desc = field(fn, "description");
-	params = field(fn, "parameters");
+	name = json_field(fn, "name");
+	desc = json_field(fn, "description");
+	params = json_field(fn, "parameters");
 	if (!jv_is_valid(params))
-		params = field(fn, "input_schema");
+		params = json_field(fn, "input_schema");
 	if (!json_peek_bool(fn, "strict", &strict))
 		strict = 0;
 	jv_free(fn);
@@ -722,21 +710,22 @@ tool_def(jv t, jv *out, char *err)
 	}
 	/* Every API wants an object schema; none given means no arguments. */
 	if (!jv_is_valid(params))
-		params = set(set(jv_object(), "type", jv_string("object")),
+		params = json_set(json_set(jv_object(), "type",
+		    jv_string("object")),
 		    "properties", jv_object());
-	*out = set(jv_object(), "name", name);
+	*out = json_set(jv_object(), "name", name);
 	if (jv_is_valid(desc))
-		*out = set(*out, "description", desc);
-	*out = set(*out, "parameters", params);
+		*out = json_set(*out, "description", desc);
+	*out = json_set(*out, "parameters", params);
 	if (strict)
-		*out = set(*out, "strict", jv_true());
+		*out = json_set(*out, "strict", jv_true());
 	return 0;
 }
 
 static int
 tools(jv rec, jv *out, jv *names, char *err)
 {
-	jv list = field(rec, "tools"), defs = jv_array();
+	jv list = json_field(rec, "tools"), defs = jv_array();
 	int i, n;
 
 	*names = jv_object();
@@ -789,11 +778,13 @@ tool_choice(jv c, jv names, jv *out, char *err)
 	if (is_kind(c, JV_KIND_OBJECT)) {
 		/* OpenAI {"type":"function","function":{"name"}}, Anthropic
 		 * {"type":"tool","name"}, {"type":"auto"}, or ours. */
-		fn = field(c, "function");
+		fn = json_field(c, "function");
 		if (json_peek_string(fn, "name") != NULL)
-			*out = set(jv_object(), "name", json_get(fn, "name"));
+			*out = json_set(jv_object(), "name", json_get(fn,
+			    "name"));
 		else if (json_peek_string(c, "name") != NULL)
-			*out = set(jv_object(), "name", json_get(c, "name"));
+			*out = json_set(jv_object(), "name", json_get(c,
+			    "name"));
 		else
 			*out = jv_invalid();
 		jv_free(fn);
@@ -848,21 +839,21 @@ response_format(jv f, jv *out, char *err)
 	if (strcmp(type, "text") == 0)
 		return 0;
 	if (strcmp(type, "json_object") == 0) {
-		*out = set(jv_object(), "type", jv_string("json_object"));
+		*out = json_set(jv_object(), "type", jv_string("json_object"));
 		return 0;
 	}
 	if (strcmp(type, "json_schema") != 0)
 		return errbuf_set(err, "unknown response_format type '%s'",
 		    type);
-	js = field(f, "json_schema");
+	js = json_field(f, "json_schema");
 	if (!is_kind(js, JV_KIND_OBJECT)) {
 		jv_free(js);
 		js = jv_copy(f);
 	}
-	schema = field(js, "schema");
-	name = field(js, "name");
-	strict = field(js, "strict");
-	desc = field(js, "description");
+	schema = json_field(js, "schema");
+	name = json_field(js, "name");
+	strict = json_field(js, "strict");
+	desc = json_field(js, "description");
 	jv_free(js);
 	if (!is_kind(schema, JV_KIND_OBJECT)) {
 		jv_free(schema);
@@ -872,21 +863,21 @@ response_format(jv f, jv *out, char *err)
 		return errbuf_set(err, "response_format json_schema has no "
 		    "\"schema\" object");
 	}
-	*out = set(jv_object(), "type", jv_string("json_schema"));
+	*out = json_set(jv_object(), "type", jv_string("json_schema"));
 	if (is_kind(name, JV_KIND_STRING))
-		*out = set(*out, "name", name);
+		*out = json_set(*out, "name", name);
 	else {
 		/* OpenAI requires a name; the user rarely cares which. */
 		jv_free(name);
-		*out = set(*out, "name", jv_string("response"));
+		*out = json_set(*out, "name", jv_string("response"));
 	}
 	if (is_kind(desc, JV_KIND_STRING))
-		*out = set(*out, "description", desc);
+		*out = json_set(*out, "description", desc);
 	else
 		jv_free(desc);
-	*out = set(*out, "schema", schema);
+	*out = json_set(*out, "schema", schema);
 	if (is_kind(strict, JV_KIND_TRUE) || is_kind(strict, JV_KIND_FALSE))
-		*out = set(*out, "strict", strict);
+		*out = json_set(*out, "strict", strict);
 	else
 		jv_free(strict);
 	return 0;
@@ -939,8 +930,8 @@ thinking(jv level, jv target, jv *canon, char *err)
 	else
 		v = jv_string(s);
 	jv_free(map);
-	*canon = set(*canon, "thinking", jv_string(s));
-	*canon = set(*canon, "thinking_value", v);
+	*canon = json_set(*canon, "thinking", jv_string(s));
+	*canon = json_set(*canon, "thinking_value", v);
 	return 0;
 }
 
@@ -956,7 +947,7 @@ knobs(jv rec, jv *canon, char *err)
 	jv v;
 
 	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		v = field(rec, nums[i]);
+		v = json_field(rec, nums[i]);
 		if (!jv_is_valid(v))
 			continue;
 		if (!is_kind(v, JV_KIND_NUMBER)) {
@@ -974,9 +965,9 @@ knobs(jv rec, jv *canon, char *err)
 			jv_free(v);
 			return errbuf_set(err, "%s is negative", nums[i]);
 		}
-		*canon = set(*canon, nums[i], v);
+		*canon = json_set(*canon, nums[i], v);
 	}
-	v = field(rec, "stop");
+	v = json_field(rec, "stop");
 	if (jv_is_valid(v)) {
 		jv s;
 
@@ -985,7 +976,7 @@ knobs(jv rec, jv *canon, char *err)
 			return -1;
 		}
 		if (jv_array_length(jv_copy(s)) > 0)
-			*canon = set(*canon, "stop", s);
+			*canon = json_set(*canon, "stop", s);
 		else
 			jv_free(s);
 	}
@@ -1000,7 +991,7 @@ request_normalize(jv rec, jv target, jv *out, char *err)
 
 	if (!is_kind(rec, JV_KIND_OBJECT))
 		return errbuf_set(err, "request is not an object");
-	v = field(rec, "system");
+	v = json_field(rec, "system");
 	if (jv_is_valid(v)) {
 		if (system_text(v, &sys, err) == -1)
 			return errbuf_prefix(err, "system");
@@ -1015,16 +1006,16 @@ request_normalize(jv rec, jv target, jv *out, char *err)
 	}
 	canon = jv_object();
 	if (jv_is_valid(sys))
-		canon = set(canon, "system", sys);
-	canon = set(canon, "messages", msgs);
+		canon = json_set(canon, "system", sys);
+	canon = json_set(canon, "messages", msgs);
 
 	if (tools(rec, &defs, &names, err) == -1)
 		goto fail;
 	if (jv_array_length(jv_copy(defs)) > 0)
-		canon = set(canon, "tools", defs);
+		canon = json_set(canon, "tools", defs);
 	else
 		jv_free(defs);
-	v = field(rec, "tool_choice");
+	v = json_field(rec, "tool_choice");
 	if (jv_is_valid(v)) {
 		int r = tool_choice(v, names, &p, err);
 
@@ -1033,13 +1024,13 @@ request_normalize(jv rec, jv target, jv *out, char *err)
 			jv_free(names);
 			goto fail;
 		}
-		canon = set(canon, "tool_choice", p);
+		canon = json_set(canon, "tool_choice", p);
 	}
 	jv_free(names);
 
 	if (knobs(rec, &canon, err) == -1)
 		goto fail;
-	v = field(rec, "response_format");
+	v = json_field(rec, "response_format");
 	if (jv_is_valid(v)) {
 		int r = response_format(v, &p, err);
 
@@ -1047,9 +1038,9 @@ request_normalize(jv rec, jv target, jv *out, char *err)
 		if (r == -1)
 			goto fail;
 		if (jv_is_valid(p))
-			canon = set(canon, "response_format", p);
+			canon = json_set(canon, "response_format", p);
 	}
-	v = field(rec, "thinking");
+	v = json_field(rec, "thinking");
 	if (jv_is_valid(v)) {
 		int r = thinking(v, target, &canon, err);
 
@@ -1058,8 +1049,8 @@ request_normalize(jv rec, jv target, jv *out, char *err)
 			goto fail;
 	}
 
-	p = field(target, "params");
-	v = field(rec, "params");
+	p = json_field(target, "params");
+	v = json_field(rec, "params");
 	if (jv_is_valid(v) && !is_kind(v, JV_KIND_OBJECT)) {
 		jv_free(v);
 		jv_free(p);
@@ -1075,7 +1066,7 @@ request_normalize(jv rec, jv target, jv *out, char *err)
 	else if (jv_is_valid(v))
 		p = v;
 	if (jv_is_valid(p))
-		canon = set(canon, "params", p);
+		canon = json_set(canon, "params", p);
 	*out = canon;
 	return 0;
 fail:

@@ -287,12 +287,6 @@ merged(jv a, jv b)
 	return json_merge(a, b);
 }
 
-static jv
-set(jv o, const char *k, jv v)
-{
-	return jv_object_set(o, jv_string(k), v);
-}
-
 /*
  * Header values as a target may show them: expressions with variables,
  * commands, keyfile entries and the catalog's own literals as they are;
@@ -407,21 +401,22 @@ build_target(struct resolver *r, const char *pname, jv p, jv m, char *err)
 
 	ref = xasprintf("%s/%s", pname, id);
 	t = jv_object();
-	t = set(t, "ref", jv_string(ref));
-	t = set(t, "provider", jv_string(pname));
-	t = set(t, "api", jv_string(api));
-	t = set(t, "url", jv_string(url));
-	t = set(t, "model", jv_string(id));
-	t = set(t, "auth", set(set(jv_object(), "scheme", jv_string(scheme)),
+	t = json_set(t, "ref", jv_string(ref));
+	t = json_set(t, "provider", jv_string(pname));
+	t = json_set(t, "api", jv_string(api));
+	t = json_set(t, "url", jv_string(url));
+	t = json_set(t, "model", jv_string(id));
+	t = json_set(t, "auth", json_set(json_set(jv_object(), "scheme",
+	    jv_string(scheme)),
 	    "keys", jv_copy(keys)));
-	t = set(t, "headers", safe_headers(r, pname, m, merged(json_get(p,
+	t = json_set(t, "headers", safe_headers(r, pname, m, merged(json_get(p,
 	    "headers"), json_get(m, "headers"))));
-	t = set(t, "compat", merged(json_get(p, "compat"),
+	t = json_set(t, "compat", merged(json_get(p, "compat"),
 	    json_get(m, "compat")));
 	limits = merged(json_get(p, "limits"), json_get(m, "limits"));
 	limits = merged(limits, json_get(r->cfg->limits, pname));
 	limits = merged(limits, json_get(r->cfg->limits, ref));
-	t = set(t, "limits", limits);
+	t = json_set(t, "limits", limits);
 	/*
 	 * The provider's own limits apply per key across its models (40
 	 * requests a minute per NVIDIA key); the senders tell them from a
@@ -430,46 +425,49 @@ build_target(struct resolver *r, const char *pname, jv p, jv m, char *err)
 	limits = merged(json_get(p, "limits"), json_get(r->cfg->limits,
 	    pname));
 	if (jv_object_length(jv_copy(limits)) > 0)
-		t = set(t, "provider_limits", limits);
+		t = json_set(t, "provider_limits", limits);
 	else
 		jv_free(limits);
 	{
 		jv c = json_get(m, "cost");
 
-		t = set(t, "cost", set(set(set(set(jv_object(),
+		t = json_set(t, "cost",
+		    json_set(json_set(json_set(json_set(jv_object(),
 		    "input", json_get(c, "input")),
 		    "output", json_get(c, "output")),
 		    "cache_read", json_get(c, "cacheRead")),
 		    "cache_write", json_get(c, "cacheWrite")));
 		jv_free(c);
 	}
-	t = set(t, "context_window", json_get(m, "contextWindow"));
-	t = set(t, "max_tokens", json_get(m, "maxTokens"));
-	t = set(t, "reasoning", json_get(m, "reasoning"));
-	t = set(t, "input", json_get(m, "input"));
+	t = json_set(t, "context_window", json_get(m, "contextWindow"));
+	t = json_set(t, "max_tokens", json_get(m, "maxTokens"));
+	t = json_set(t, "reasoning", json_get(m, "reasoning"));
+	t = json_set(t, "input", json_get(m, "input"));
 	if (json_peek_kind(m, "thinkingLevelMap") == JV_KIND_OBJECT)
-		t = set(t, "thinking_map", json_get(m, "thinkingLevelMap"));
+		t = json_set(t, "thinking_map", json_get(m,
+		    "thinkingLevelMap"));
 	if (json_peek_kind(m, "type") == JV_KIND_STRING)
-		t = set(t, "type", json_get(m, "type"));
+		t = json_set(t, "type", json_get(m, "type"));
 	if (json_peek_kind(m, "dims") == JV_KIND_NUMBER)
-		t = set(t, "dims", json_get(m, "dims"));
+		t = json_set(t, "dims", json_get(m, "dims"));
 
 	/* Where each part came from, for -e; stripped from the cache copy. */
 	explain = jv_object();
-	explain = set(explain, "model", origin_of(m, "model"));
+	explain = json_set(explain, "model", origin_of(m, "model"));
 	{
 		jv o = json_get(m, "_origin");
 
 		if (json_peek_kind(o, "override") != JV_KIND_INVALID)
-			explain = set(explain, "override",
+			explain = json_set(explain, "override",
 			    origin_of(m, "override"));
 		jv_free(o);
 	}
-	explain = set(explain, "api", origin_of(json_peek_string(m, "api") ?
+	explain = json_set(explain, "api", origin_of(json_peek_string(m,
+	    "api") ?
 	    m : p, json_peek_string(m, "api") ? "model" : "api"));
-	explain = set(explain, "url", origin_of(p,
+	explain = json_set(explain, "url", origin_of(p,
 	    json_peek_string(p, "endpoint") ? "endpoint" : "baseUrl"));
-	explain = set(explain, "auth", origin_of(p,
+	explain = json_set(explain, "auth", origin_of(p,
 	    json_peek_kind(p, "apiKeys") != JV_KIND_INVALID ? "apiKeys" :
 	    json_peek_kind(p, "apiKey") != JV_KIND_INVALID ? "apiKey" :
 	    "env"));
@@ -480,23 +478,24 @@ build_target(struct resolver *r, const char *pname, jv p, jv m, char *err)
 		static const char *const avail[] = { "unset", "set",
 		    "checked when sending" };
 
-		ex_keys = jv_array_append(ex_keys, set(set(jv_object(),
+		ex_keys = jv_array_append(ex_keys,
+		    json_set(json_set(jv_object(),
 		    "source", jv_copy(k)), "status",
 		    jv_string(avail[value_available(jv_string_value(k))])));
 		jv_free(k);
 	}
 	jv_free(keys);
-	explain = set(explain, "keys", ex_keys);
-	explain = set(explain, "headers", origin_of(p, "headers"));
-	explain = set(explain, "compat", origin_of(p, "compat"));
+	explain = json_set(explain, "keys", ex_keys);
+	explain = json_set(explain, "headers", origin_of(p, "headers"));
+	explain = json_set(explain, "compat", origin_of(p, "compat"));
 	lkey = NULL;
-	explain = set(explain, "limits",
+	explain = json_set(explain, "limits",
 	    json_peek_kind(r->cfg->limits, ref) != JV_KIND_INVALID ?
 	    jv_string("config limits (model)") :
 	    json_peek_kind(r->cfg->limits, pname) != JV_KIND_INVALID ?
 	    jv_string("config limits (provider)") : origin_of(p, "limits"));
 	free(lkey);
-	t = set(t, "_explain", explain);
+	t = json_set(t, "_explain", explain);
 	free(ref);
 	free(url);
 	return t;
@@ -829,7 +828,8 @@ expand(struct resolver *r, const char *ref, jv *list, jv *how, int depth,
 		for (i = start; i < n; i++) {
 			jv tt = jv_array_get(jv_copy(*list), i);
 
-			tt = set(tt, "params", merged(json_get(tt, "params"),
+			tt = json_set(tt, "params", merged(json_get(tt,
+			    "params"),
 			    jv_copy(params)));
 			*list = jv_array_set(*list, i, tt);
 		}
@@ -1123,15 +1123,17 @@ resolve_request(struct resolver *r, jv req, const char *default_model,
 			rest = jv_array_append(rest, jv_object_delete(
 			    jv_array_get(jv_copy(out), i),
 			    jv_string("_explain")));
-		req = set(req, "target", jv_object_delete(t,
+		req = json_set(req, "target", jv_object_delete(t,
 		    jv_string("_explain")));
-		req = set(req, "fallbacks", rest);
+		req = json_set(req, "fallbacks", rest);
 		if (r->explain) {
-			ex = set(ex, "ref", jv_get_kind(how) == JV_KIND_STRING ?
+			ex = json_set(ex, "ref",
+			    jv_get_kind(how) == JV_KIND_STRING ?
 			    jv_copy(how) : jv_string("reference"));
 			if (jv_array_length(jv_copy(skipped)) > 0)
-				ex = set(ex, "skipped_context", jv_copy(skipped));
-			req = set(req, "explain", ex);
+				ex = json_set(ex, "skipped_context",
+				    jv_copy(skipped));
+			req = json_set(req, "explain", ex);
 		} else
 			jv_free(ex);
 	}
@@ -1167,27 +1169,29 @@ resolve_list(struct resolver *r, const char *provider)
 			jv e = jv_object(), c = json_get(mo, "cost");
 			const char *api = json_peek_string(mo, "api");
 
-			e = set(e, "ref", jv_string(ref));
-			e = set(e, "provider", jv_string(pn));
-			e = set(e, "model", id);
-			e = set(e, "name", json_get(mo, "name"));
-			e = set(e, "api", jv_string(api ? api :
+			e = json_set(e, "ref", jv_string(ref));
+			e = json_set(e, "provider", jv_string(pn));
+			e = json_set(e, "model", id);
+			e = json_set(e, "name", json_get(mo, "name"));
+			e = json_set(e, "api", jv_string(api ? api :
 			    json_peek_string(p, "api") ?
 			    json_peek_string(p, "api") : ""));
-			e = set(e, "context_window",
+			e = json_set(e, "context_window",
 			    json_get(mo, "contextWindow"));
-			e = set(e, "max_tokens", json_get(mo, "maxTokens"));
-			e = set(e, "reasoning", json_get(mo, "reasoning"));
-			e = set(e, "input", json_get(mo, "input"));
-			e = set(e, "cost", set(set(set(set(jv_object(),
+			e = json_set(e, "max_tokens", json_get(mo,
+			    "maxTokens"));
+			e = json_set(e, "reasoning", json_get(mo, "reasoning"));
+			e = json_set(e, "input", json_get(mo, "input"));
+			e = json_set(e, "cost",
+			    json_set(json_set(json_set(json_set(jv_object(),
 			    "input", json_get(c, "input")),
 			    "output", json_get(c, "output")),
 			    "cache_read", json_get(c, "cacheRead")),
 			    "cache_write", json_get(c, "cacheWrite")));
 			if (json_peek_kind(mo, "type") == JV_KIND_STRING)
-				e = set(e, "type", json_get(mo, "type"));
+				e = json_set(e, "type", json_get(mo, "type"));
 			if (json_peek_kind(mo, "dims") == JV_KIND_NUMBER)
-				e = set(e, "dims", json_get(mo, "dims"));
+				e = json_set(e, "dims", json_get(mo, "dims"));
 			out = jv_array_append(out, e);
 			jv_free(c);
 			jv_free(mo);
@@ -1205,17 +1209,19 @@ resolve_list(struct resolver *r, const char *provider)
 	    it = jv_object_iter_next(r->cfg->aliases, it)) {
 		jv k = jv_object_iter_key(r->cfg->aliases, it);
 		jv a = jv_object_iter_value(r->cfg->aliases, it);
-		jv e = set(set(jv_object(), "ref", k), "alias", jv_true());
+		jv e = json_set(json_set(jv_object(), "ref", k), "alias",
+		    jv_true());
 
 		if (jv_get_kind(a) == JV_KIND_STRING)
-			e = set(e, "model", a);
+			e = json_set(e, "model", a);
 		else {
 			if (json_peek_kind(a, "model") == JV_KIND_STRING)
-				e = set(e, "model", json_get(a, "model"));
+				e = json_set(e, "model", json_get(a, "model"));
 			if (json_peek_kind(a, "weights") == JV_KIND_OBJECT)
-				e = set(e, "weights", json_get(a, "weights"));
+				e = json_set(e, "weights", json_get(a,
+				    "weights"));
 			if (json_peek_kind(a, "fallbacks") == JV_KIND_ARRAY)
-				e = set(e, "fallbacks", json_get(a,
+				e = json_set(e, "fallbacks", json_get(a,
 				    "fallbacks"));
 			jv_free(a);
 		}

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "errbuf.h"
+#include "json.h"
 #include "paths.h"
 #include "record.h"
 #include "state.h"
@@ -948,12 +949,6 @@ iso_time(double t)
 }
 
 static jv
-set(jv o, const char *k, jv v)
-{
-	return jv_object_set(o, jv_string(k), v);
-}
-
-static jv
 round3(double v)
 {
 	return jv_number(round(v * 1000) / 1000);
@@ -982,24 +977,26 @@ list_cooldowns(struct state *s, jv out, const char *name, double now)
 
 		if (e->level == 0 && e->fails == 0 && e->until <= to_us(now))
 			continue;
-		o = set(jv_object(), "type", jv_string("cooldown"));
-		o = set(o, "endpoint", jv_string(f.endpoint));
-		o = set(o, "key", jv_string(f.key));
-		o = set(o, "model", jv_string(f.model));
-		o = set(o, "reason", jv_string(reason_names[i]));
-		o = set(o, "active", jv_bool(until > now));
-		o = set(o, "until", e->until ? iso_time(until) : jv_null());
-		o = set(o, "remaining_s", round3(until > now ? until - now :
+		o = json_set(jv_object(), "type", jv_string("cooldown"));
+		o = json_set(o, "endpoint", jv_string(f.endpoint));
+		o = json_set(o, "key", jv_string(f.key));
+		o = json_set(o, "model", jv_string(f.model));
+		o = json_set(o, "reason", jv_string(reason_names[i]));
+		o = json_set(o, "active", jv_bool(until > now));
+		o = json_set(o, "until",
+		    e->until ? iso_time(until) : jv_null());
+		o = json_set(o, "remaining_s",
+		    round3(until > now ? until - now :
 		    0));
-		o = set(o, "level", jv_number(e->level));
-		o = set(o, "fails", jv_number(e->fails));
-		o = set(o, "status", e->status ? jv_number(e->status) :
+		o = json_set(o, "level", jv_number(e->level));
+		o = json_set(o, "fails", jv_number(e->fails));
+		o = json_set(o, "status", e->status ? jv_number(e->status) :
 		    jv_null());
-		o = set(o, "kind", jv_string(record_kind_name(
+		o = json_set(o, "kind", jv_string(record_kind_name(
 		    (enum record_kind)e->kind)));
-		o = set(o, "message", jv_string(e->message));
-		o = set(o, "probe", e->pid && e->lease > to_us(now) &&
-		    alive(e->pid) ? set(set(jv_object(), "pid",
+		o = json_set(o, "message", jv_string(e->message));
+		o = json_set(o, "probe", e->pid && e->lease > to_us(now) &&
+		    alive(e->pid) ? json_set(json_set(jv_object(), "pid",
 		    jv_number(e->pid)), "until", iso_time(from_us(e->lease))) :
 		    jv_null());
 		out = jv_array_append(out, o);
@@ -1013,6 +1010,7 @@ list_bucket(struct state *s, jv out, const char *name, double now)
 	struct rl_file f;
 	double next;
 	int fd, r;
+	jv o;
 
 	if ((fd = file_open(s, name, F_READ)) == -1)
 		return out;
@@ -1024,12 +1022,14 @@ list_bucket(struct state *s, jv out, const char *name, double now)
 	f.scope[sizeof(f.scope) - 1] = f.kind[sizeof(f.kind) - 1] = '\0';
 	/* When a request of one unit could go. */
 	next = from_us(f.tat) + f.interval - f.burst;
-	out = jv_array_append(out, set(set(set(set(set(set(set(jv_object(),
-	    "type", jv_string("rate")), "scope", jv_string(f.scope)),
-	    "kind", jv_string(f.kind)), "interval_s", round3(f.interval)),
-	    "burst_s", round3(f.burst)), "next", iso_time(next > now ? next :
-	    now)), "wait_s", round3(next > now ? next - now : 0)));
-	return out;
+	o = json_set(jv_object(), "type", jv_string("rate"));
+	o = json_set(o, "scope", jv_string(f.scope));
+	o = json_set(o, "kind", jv_string(f.kind));
+	o = json_set(o, "interval_s", round3(f.interval));
+	o = json_set(o, "burst_s", round3(f.burst));
+	o = json_set(o, "next", iso_time(next > now ? next : now));
+	o = json_set(o, "wait_s", round3(next > now ? next - now : 0));
+	return jv_array_append(out, o);
 }
 
 static jv
@@ -1061,7 +1061,8 @@ list_slots(struct state *s, jv out, const char *name)
 			busy++;
 		close(fd);
 	}
-	out = jv_array_append(out, set(set(set(set(jv_object(),
+	out = jv_array_append(out,
+	    json_set(json_set(json_set(json_set(jv_object(),
 	    "type", jv_string("concurrency")), "scope", jv_string(f.scope)),
 	    "limit", jv_number(f.limit)), "in_use", jv_number(busy)));
 	return out;
