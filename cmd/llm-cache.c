@@ -175,22 +175,10 @@ stage(struct input *in, enum cmd cmd)
 	char err[ERRBUF_MAX], why[ERRBUF_MAX], key[CACHE_KEY_HEX + 1];
 	char ref[512], *id;
 	struct cache_entry e;
-	int got, r, warned = 0;
+	int r, warned = 0;
 	jv rec, failed;
 
-	while (!tool_interrupted &&
-	    (got = input_next(in, &rec, err)) != INPUT_EOF) {
-		switch (got) {
-		case INPUT_FAIL:
-			tool_warn("%s", err);
-			tool_count_error(0);
-			continue;
-		case INPUT_BAD:
-			tool_warn("%s", record_error_message(rec));
-			tool_count_error(0);
-			tool_emit(rec);
-			continue;
-		}
+	while (tool_read(in, &rec)) {
 		if (record_is_response(rec) ||
 		    (cmd == CMD_GET && cache.mode == CACHE_OFF)) {
 			tool_emit(rec);
@@ -251,22 +239,10 @@ put(struct input *in)
 {
 	char err[ERRBUF_MAX];
 	const char *key;
-	int got, retriable;
+	int retriable;
 	jv rec, e;
 
-	while (!tool_interrupted &&
-	    (got = input_next(in, &rec, err)) != INPUT_EOF) {
-		switch (got) {
-		case INPUT_FAIL:
-			tool_warn("%s", err);
-			tool_count_error(0);
-			continue;
-		case INPUT_BAD:
-			tool_warn("%s", record_error_message(rec));
-			tool_count_error(0);
-			tool_emit(rec);
-			continue;
-		}
+	while (tool_read(in, &rec)) {
 		/* The last stage's status is the pipeline's: keep failures. */
 		if (record_is_error(rec)) {
 			e = json_get(rec, "error");

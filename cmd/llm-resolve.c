@@ -136,23 +136,10 @@ list(struct resolver *r, const char *provider)
 static void
 resolve_all(struct resolver *r, struct input *in, const char *model)
 {
-	char err[ERRBUF_MAX];
 	jv rec;
-	int got, failed;
+	int failed;
 
-	while (!tool_interrupted &&
-	    (got = input_next(in, &rec, err)) != INPUT_EOF) {
-		switch (got) {
-		case INPUT_FAIL:
-			tool_warn("%s", err);
-			tool_count_error(0);
-			continue;
-		case INPUT_BAD:
-			tool_warn("%s", record_error_message(rec));
-			tool_count_error(0);
-			tool_emit(rec);
-			continue;
-		}
+	while (tool_read(in, &rec)) {
 		if (record_is_response(rec)) {
 			tool_emit(rec);
 			continue;

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "errbuf.h"
+#include "input.h"
 #include "json.h"
+#include "record.h"
 #include "redact.h"
 #include "tool.h"
 
@@ -108,6 +111,30 @@ tool_wait_readable(int fd)
 		if (n > 0 && p[0].revents != 0 && !tool_interrupted)
 			return 0;
 	}
+}
+
+int
+tool_read(struct input *in, jv *rec)
+{
+	char err[ERRBUF_MAX];
+	int got;
+
+	while (!tool_interrupted &&
+	    (got = input_next(in, rec, err)) != INPUT_EOF) {
+		switch (got) {
+		case INPUT_FAIL:
+			tool_warn("%s", err);
+			tool_count_error(0);
+			continue;
+		case INPUT_BAD:
+			tool_warn("%s", record_error_message(*rec));
+			tool_count_error(0);
+			tool_emit(*rec);
+			continue;
+		}
+		return 1;
+	}
+	return 0;
 }
 
 static void

@@ -58,6 +58,17 @@ int	tool_wait_readable(int fd);
  */
 int	tool_signal_fd(void);
 
+struct input;
+
+/*
+ * The next request of a blocking input for a filter's main loop: an
+ * input that cannot be read is warned about and counted, a bad line is
+ * warned about, counted and written as its error record, and the reading
+ * goes on.  Returns 1 with *rec (the caller's), or 0 at the end of the
+ * input or after SIGINT/SIGTERM.
+ */
+int	tool_read(struct input *in, jv *rec);
+
 /* Writes rec as one line.  Consumes rec. */
 void	tool_emit(jv rec);
 
