@@ -109,7 +109,7 @@ static char *
 endpoint_url(const char *api, const char *base, const char *path,
     const char *id)
 {
-	const char *p;
+	const char *p, *q;
 	char *out;
 
 	if (path == NULL) {
@@ -124,11 +124,14 @@ endpoint_url(const char *api, const char *base, const char *path,
 		else
 			path = "";
 	}
+	/* A query in the base URL goes after the endpoint's path. */
+	if ((q = strchr(base, '?')) == NULL)
+		q = base + strlen(base);
 	if ((p = strstr(path, "{model}")) != NULL)
-		out = xasprintf("%s%.*s%s%s", base, (int)(p - path), path, id,
-		    p + 7);
+		out = xasprintf("%.*s%.*s%s%s%s", (int)(q - base), base,
+		    (int)(p - path), path, id, p + 7, q);
 	else
-		out = xasprintf("%s%s", base, path);
+		out = xasprintf("%.*s%s%s", (int)(q - base), base, path, q);
 	return out;
 }
 
