@@ -189,39 +189,50 @@ int
 http_wait(struct http *h, int extra_fd, int timeout_ms, int *fd_ready,
     char *err)
 {
-	struct curl_waitfd wfd[2];
+	struct curl_waitfd wfd;
+	struct pollfd p[2];
 	CURLMcode mc;
-	int still, n = 0, nw = 0;
+	int still, n = 0, np = 0;
 
 	*fd_ready = 0;
 	if ((mc = curl_multi_perform(h->multi, &still)) != CURLM_OK)
 		return errbuf_set(err, "curl: %s", curl_multi_strerror(mc));
-	if (extra_fd >= 0) {
-		wfd[nw].fd = extra_fd;
-		wfd[nw].events = CURL_WAIT_POLLIN;
-		wfd[nw++].revents = 0;
-	}
-	if (h->wake_fd >= 0) {
-		wfd[nw].fd = h->wake_fd;
-		wfd[nw].events = CURL_WAIT_POLLIN;
-		wfd[nw++].revents = 0;
+	/*
+	 * Nothing running: a plain poll, on the wake descriptor too, so
+	 * that a signal ends even a long pause at once.
+	 */
+	if (h->running == 0) {
+		if (extra_fd >= 0) {
+			p[np].fd = extra_fd;
+			p[np++].events = POLLIN;
+		}
+		if (h->wake_fd >= 0) {
+			p[np].fd = h->wake_fd;
+			p[np++].events = POLLIN;
+		}
+		p[0].revents = 0;
+		if (poll(p, (nfds_t)np, timeout_ms) > 0 && extra_fd >= 0)
+			*fd_ready = p[0].revents != 0;
+		return 0;
 	}
 	/*
 	 * curl_multi_wait, not curl_multi_poll: with Debian 12's libcurl
 	 * 7.88, curl_multi_poll was seen sleeping its whole timeout while
 	 * reused connections had answers waiting (whole seconds lost in a
-	 * run of 20,000 requests); curl_multi_wait does not.  It returns at
-	 * once when there is nothing to wait on, so sleep by hand then.
+	 * run of 20,000 requests); curl_multi_wait does not, but only when
+	 * it has no descriptor of ours to watch, since it returns at once
+	 * when there is nothing to wait on.  So the wake descriptor is not
+	 * given here: a signal interrupts the wait with EINTR, and curl's
+	 * timers bound it otherwise.
 	 */
-	if (h->running == 0 && nw == 0) {
-		poll(NULL, 0, timeout_ms);
-		return 0;
-	}
-	mc = curl_multi_wait(h->multi, nw > 0 ? wfd : NULL, (unsigned)nw,
-	    timeout_ms, &n);
+	wfd.fd = extra_fd;
+	wfd.events = CURL_WAIT_POLLIN;
+	wfd.revents = 0;
+	mc = curl_multi_wait(h->multi, extra_fd >= 0 ? &wfd : NULL,
+	    extra_fd >= 0 ? 1 : 0, timeout_ms, &n);
 	if (mc != CURLM_OK)
 		return errbuf_set(err, "curl: %s", curl_multi_strerror(mc));
-	*fd_ready = extra_fd >= 0 && wfd[0].revents != 0;
+	*fd_ready = extra_fd >= 0 && wfd.revents != 0;
 	if ((mc = curl_multi_perform(h->multi, &still)) != CURLM_OK)
 		return errbuf_set(err, "curl: %s", curl_multi_strerror(mc));
 	return 0;

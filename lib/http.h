@@ -60,9 +60,10 @@ int	http_init(struct http *h, char *err);
 void	http_set_parallel(struct http *h, int n);
 
 /*
- * A descriptor whose becoming readable ends every http_wait (a tool's
- * signal pipe, tool_signal_fd), so that an interrupt is seen at once
- * however long the wait; -1 for none, the default.
+ * A descriptor whose becoming readable ends an http_wait with no
+ * transfer running (a tool's signal pipe, tool_signal_fd), so that an
+ * interrupt ends a backoff or rate limit pause at once; -1 for none, the
+ * default.  (With transfers running, a signal interrupts the wait.)
  */
 void	http_set_wake_fd(struct http *h, int fd);
 
@@ -79,8 +80,8 @@ struct http_transfer *http_post(struct http *h, const char *url,
 
 /*
  * Runs transfers until something happens: a transfer finished, extra_fd
- * (when >= 0) or the wake descriptor became readable, or timeout_ms
- * passed.  *fd_ready tells
+ * (when >= 0) or, with nothing running, the wake descriptor became
+ * readable, or timeout_ms passed.  *fd_ready tells
  * whether extra_fd is readable.  Returns 0, or -1 with err.
  */
 int	http_wait(struct http *h, int extra_fd, int timeout_ms, int *fd_ready,
