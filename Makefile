@@ -2,7 +2,7 @@
 
 include config.mk
 
-TOOLS = llm-resolve llm-keys llm-send llm-cache
+TOOLS = llm-resolve llm-keys llm-send llm-stream llm-cache
 BIN = $(TOOLS:%=bin/%)
 
 LIBSRC = $(sort $(wildcard lib/*.c))

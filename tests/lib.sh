@@ -7,10 +7,21 @@
 #	is DESC GOT WANT	a point from a string comparison
 #	jqf FILE FILTER		true when FILTER holds for every value in FILE
 #				(and there is at least one)
+#	need CMD...		bail out unless each CMD is on the PATH (a name)
+#				or built (a path)
+#	skip_all N WHY		N points skipped for WHY: a test that cannot run
 #	mock_start [ARGS...]	start the mock provider; sets MOCK_PORT, MOCK_URL
 #				and MOCK_LOG (its request log directory)
 #	mock_requests		how many requests the mock has recorded
 #	mock_request N		the file recording request N
+#	stream_want FILE	the jq test the end event of streamed transcript
+#				FILE must pass, from tests/conformance-stream.table
+#				(its definitions, then the test in parentheses, so
+#				that "and ..." may follow); false when it has none
+#	STREAM_JOINED		a jq test of the events of one streamed answer as
+#				one array: exactly one end or error, last, and the
+#				deltas joined make the end's text, reasoning and
+#				each call's arguments
 #
 # Every test gets a private $T directory and its own XDG and LLM_* paths,
 # so nothing in the user's home is read or written; all are removed at exit.
@@ -24,6 +35,24 @@ export FIX
 SANITIZED=
 grep -q fsanitize obj/.flags 2>/dev/null && SANITIZED=1
 export SANITIZED
+
+# STREAM_JOINED: joined deltas == the end's text, reasoning and each
+# call's arguments (as parsed; arguments_raw when they did not parse).
+# shellcheck disable=SC2016,SC2034 # jq variables; for the tests
+STREAM_JOINED='(map(select(.type == "text") | .delta) | join("")) as $t |
+    (map(select(.type == "reasoning") | .delta) | join("")) as $r |
+    (map(select(.type == "tool_call")) | group_by(.index) |
+    map(map(.arguments_delta) | join(""))) as $a |
+    last as $e |
+    (map(select(.type == "end" or .type == "error")) | length == 1) and
+    ($e.type == "end" or $e.type == "error") and
+    ($e.type == "error" or (
+    $t == ($e.text // "") and $r == ($e.reasoning // "") and
+    ($a | length) == ($e.tool_calls // [] | length) and
+    ([range(0; $a | length) as $i | $e.tool_calls[$i] |
+    if .arguments_raw then .arguments_raw == $a[$i]
+    else .arguments == ($a[$i] | if . == "" then {} else fromjson end)
+    end] | all)))'
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/llm-test.XXXXXX") || exit 1
 HOME=$T/home
@@ -84,6 +113,24 @@ is() {
 		printf '# got:  %s\n# want: %s\n' "$2" "$3"
 	fi
 }
+need() {
+	for _c; do
+		case $_c in
+		*/*)	[ -x "$_c" ] && continue
+			echo "Bail out! $_c is not built" ;;
+		*)	command -v "$_c" >/dev/null 2>&1 && continue
+			echo "Bail out! $_c is not installed" ;;
+		esac
+		exit 1
+	done
+}
+skip_all() {
+	_i=0
+	while [ "$_i" -lt "$1" ]; do
+		skip "$(basename "$0" .t) $((_i + 1))" "$2"
+		_i=$((_i + 1))
+	done
+}
 jqf() {
 	# jq -e judges only the last output; slurp so every value counts.
 	jq -e -s "length > 0 and all(.[]; $2)" "$1" >/dev/null 2>&1
@@ -114,4 +161,15 @@ mock_requests() {
 }
 mock_request() {
 	printf '%s/%06d.json\n' "$MOCK_LOG" "$1"
+}
+stream_want() {
+	awk -v f="$1" '
+	/^def: / { defs = defs substr($0, 6) "\n"; next }
+	/^file: / { cur = substr($0, 7); next }
+	/^expect: / && cur == f { body = body substr($0, 9) "\n" }
+	END {
+		if (body == "")
+			exit 1
+		printf "%s(\n%s)\n", defs, body
+	}' tests/conformance-stream.table
 }

@@ -155,7 +155,7 @@ check "path keeps the query, bad json is null" jqf "$rec" '
 check "requests.log has one line per request" \
     [ "$(tail -n 1 "$T/def.log/requests.log")" = "4 POST /v1/other?q=2" ]
 
-code=$(curl -s -o "$T/e1" -w '%{http_code}' -d '{}' "$d/v1/embeddings")
+code=$(curl -s -o "$T/e1" -w '%{http_code}' -d '{}' "$d/v1/moderations")
 check "unknown path answers 404 with an error object" [ "$code" = 404 ]
 check "404 body is an OpenAI error" jqf "$T/e1" \
     '.error.type == "invalid_request_error" and (.error.message | length > 0)'
@@ -231,7 +231,10 @@ code=$(post "$d/v1beta/models/gemini-mock:generateContent" "$gem" "$T/g1")
 check ":generateContent answers a Gemini response" [ $? -eq 0 ]
 
 code=$(post "$d/v1/messages" '{"stream":true,"messages":[]}' "$T/m3")
-check "streaming to /v1/messages is refused with 400" [ "$code" = 400 ]
+# shellcheck disable=SC2016 # sh -c expands its own
+check "streaming to /v1/messages answers an Anthropic event stream" \
+    sh -c '[ "$1" = 200 ] && grep -q "^event: message_stop" "$2"' sh \
+    "$code" "$T/m3"
 code=$(post "$d/v1beta/models/g:generateContent" '{"x":1}' "$T/g2")
 check "a Gemini request without contents gets 400" [ "$code" = 400 ]
 

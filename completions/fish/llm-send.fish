@@ -34,22 +34,27 @@ function __llm_send_set
     end
 end
 
-complete -c llm-send -l cache -d 'Answer from and store into the llm-cache store'
-complete -c llm-send -l dry-run -d 'Show the HTTP requests instead of sending them'
-complete -c llm-send -s F -x -a '(__llm_send_fallbacks)' -d 'Append fallback references'
-complete -c llm-send -s h -d 'Print the usage and exit'
+# The options llm-send shares with llm-stream, completed for command cmd.
+function __llm_send_common -a cmd
+    complete -c $cmd -l cache -d 'Answer from and store into the llm-cache store'
+    complete -c $cmd -l dry-run -d 'Show the HTTP requests instead of sending them'
+    complete -c $cmd -s F -x -a '(__llm_send_fallbacks)' -d 'Append fallback references'
+    complete -c $cmd -s h -d 'Print the usage and exit'
+    complete -c $cmd -s m -x -a '(__llm_send_refs)' -d 'Default model reference'
+    complete -c $cmd -s o -x -a '(__llm_send_set)' -d 'Set a request field or provider parameter'
+    complete -c $cmd -l rate -x -a '40/m 60/m 5/m 10/s 1000/d' -d 'Requests per time unit per key, shared'
+    complete -c $cmd -l retry-base -x -d 'Backoff base in seconds (default 0.5)'
+    complete -c $cmd -l retry-cap -x -d 'Backoff ceiling in seconds (default 30)'
+    complete -c $cmd -l retry-max-time -x -d 'Deadline per request in seconds (default 300)'
+    complete -c $cmd -s s -x -d 'Default system prompt'
+    complete -c $cmd -l stats -d 'Print totals on standard error at the end'
+    complete -c $cmd -s V -d 'Print the version and exit'
+end
+
+__llm_send_common llm-send
 complete -c llm-send -s j -x -d 'Requests in flight (1-1024)'
-complete -c llm-send -s m -x -a '(__llm_send_refs)' -d 'Default model reference'
-complete -c llm-send -s o -x -a '(__llm_send_set)' -d 'Set a request field or provider parameter'
-complete -c llm-send -l rate -x -a '40/m 60/m 5/m 10/s 1000/d' -d 'Requests per time unit per key, shared'
 complete -c llm-send -l retry -x -d 'Retries after transient failures (default 4)'
-complete -c llm-send -l retry-base -x -d 'Backoff base in seconds (default 0.5)'
-complete -c llm-send -l retry-cap -x -d 'Backoff ceiling in seconds (default 30)'
-complete -c llm-send -l retry-max-time -x -d 'Deadline per request in seconds (default 300)'
-complete -c llm-send -s s -x -d 'Default system prompt'
-complete -c llm-send -l stats -d 'Print totals on standard error at the end'
 complete -c llm-send -s T -d 'Read all input as one prompt'
 complete -c llm-send -s t -d 'Read each line as a prompt'
 complete -c llm-send -l timeout -x -d 'Seconds per HTTP request'
 complete -c llm-send -s u -d 'Write records as they are answered'
-complete -c llm-send -s V -d 'Print the version and exit'

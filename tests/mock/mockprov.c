@@ -41,9 +41,17 @@
  *       ...:generateContent   a Gemini response: one candidate, one text
  *                             part, finishReason "STOP", modelVersion the
  *                             model id of the path.
+ *       .../embeddings and    vectors made from a hash of each text, in
+ *       ...:batchEmbedContents OpenAI's or Gemini's form (see
+ *                             embed_reply), with a few faults for tests.
  *     Usage counts bytes / 4, rounded up: input the system text and the
- *     text of every message, output the answer.  Only chat completions
- *     stream; "stream": true to the others gets a 400.
+ *     text of every message, output the answer.  Every dialect streams,
+ *     one word a delta: chat completions and the others on "stream":
+ *     true, Gemini on ...:streamGenerateContent.  Anthropic: message_start,
+ *     a text block's deltas, message_delta, message_stop; Responses:
+ *     response.created, output_text deltas, response.completed with the
+ *     whole response; Gemini: one chunk a word, the last one with
+ *     finishReason and usageMetadata.
  *  5. Anything else: 404 with an OpenAI-style error body.
  *
  * A scripted response is an object with "status", "headers", "content_type",
@@ -108,7 +116,8 @@
 #define ACCEPT_BURST	64
 
 /* The dialects of rule 4, told apart by the end of the path. */
-enum dialect { D_NONE, D_CHAT, D_MESSAGES, D_RESPONSES, D_GEMINI };
+enum dialect { D_NONE, D_CHAT, D_MESSAGES, D_RESPONSES, D_GEMINI,
+    D_EMBED, D_GEMBED };
 
 static const struct {
 	const char	*suffix;
@@ -119,6 +128,9 @@ static const struct {
 	{ ":rawPredict", D_MESSAGES },		/* Claude on Vertex AI */
 	{ "/responses", D_RESPONSES },
 	{ ":generateContent", D_GEMINI },
+	{ "/embeddings", D_EMBED },
+	{ ":batchEmbedContents", D_GEMBED },
+	{ ":streamGenerateContent", D_GEMINI },	/* streams, ?alt=sse */
 };
 
 enum state {
@@ -1115,14 +1127,125 @@ path_model(const char *target)
 	return v;
 }
 
+/* One SSE event, "event: type" when type is not NULL; consumes data. */
+static void
+sse_event(struct buf *out, const char *type, jv data)
+{
+	if (type != NULL)
+		buf_printf(out, "event: %s\n", type);
+	buf_adds(out, "data: ");
+	buf_addjv(out, jv_dump_string(data, 0));
+	buf_adds(out, "\n\n");
+}
+
+/* The end of the word of s (len bytes) at i, white space before it in. */
+static size_t
+word_end(const char *s, size_t len, size_t i)
+{
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	while (i < len && !isspace((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+/*
+ * The answer o (consumed) of dialect d, whose text is text, as the event
+ * stream of that dialect, one word a delta.  See rule 4 at the top.
+ */
+static void
+stream_reply(enum dialect d, jv o, const struct buf *text, struct buf *out)
+{
+	jv	 ev, x, msg, u;
+	size_t	 i, j;
+	int	 last;
+
+	if (d == D_MESSAGES) {
+		u = peek(o, "usage");
+		msg = jv_object_set(jv_copy(o), jv_string("content"),
+		    jv_array());
+		msg = jv_object_set(msg, jv_string("stop_reason"), jv_null());
+		msg = jv_object_set(msg, jv_string("usage"), jv_object_set(
+		    peek(o, "usage"), jv_string("output_tokens"),
+		    jv_number(0)));
+		sse_event(out, "message_start", jv_object_set(jv_object_set(
+		    jv_object(), jv_string("type"), jv_string("message_start")),
+		    jv_string("message"), msg));
+		sse_event(out, "content_block_start", jv_parse(
+		    "{\"type\":\"content_block_start\",\"index\":0,"
+		    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}"));
+	} else if (d == D_RESPONSES) {
+		x = jv_object_set(jv_copy(o), jv_string("status"),
+		    jv_string("in_progress"));
+		x = jv_object_set(x, jv_string("output"), jv_array());
+		x = jv_object_delete(x, jv_string("usage"));
+		sse_event(out, "response.created", jv_object_set(jv_object_set(
+		    jv_object(), jv_string("type"),
+		    jv_string("response.created")), jv_string("response"), x));
+	}
+	for (i = 0; i < text->len; i = j) {
+		j = word_end(text->p, text->len, i);
+		last = j == text->len;
+		x = jv_string_sized(text->p + i, (int)(j - i));
+		if (d == D_MESSAGES) {
+			ev = jv_parse("{\"type\":\"content_block_delta\","
+			    "\"index\":0,\"delta\":{\"type\":\"text_delta\"}}");
+			ev = jv_setpath(ev, jv_parse("[\"delta\",\"text\"]"), x);
+			sse_event(out, "content_block_delta", ev);
+		} else if (d == D_RESPONSES) {
+			ev = jv_object_set(jv_object(), jv_string("type"),
+			    jv_string("response.output_text.delta"));
+			ev = jv_object_set(ev, jv_string("item_id"),
+			    jv_getpath(jv_copy(o), jv_parse("[\"output\",0,"
+			    "\"id\"]")));
+			ev = jv_object_set(ev, jv_string("output_index"),
+			    jv_number(0));
+			ev = jv_object_set(ev, jv_string("content_index"),
+			    jv_number(0));
+			ev = jv_object_set(ev, jv_string("delta"), x);
+			sse_event(out, "response.output_text.delta", ev);
+		} else {
+			/* The last chunk ends the answer: finish and usage. */
+			ev = last ? jv_copy(o) : jv_object_delete(jv_object_delete(
+			    jv_copy(o), jv_string("usageMetadata")),
+			    jv_string("candidates"));
+			ev = jv_setpath(ev, jv_parse("[\"candidates\",0,\"content\","
+			    "\"parts\"]"), jv_array_append(jv_array(),
+			    jv_object_set(jv_object(), jv_string("text"), x)));
+			if (!last)
+				ev = jv_setpath(ev, jv_parse("[\"candidates\",0,"
+				    "\"content\",\"role\"]"), jv_string("model"));
+			sse_event(out, NULL, ev);
+		}
+	}
+	if (d == D_MESSAGES) {
+		ev = jv_parse("{\"type\":\"message_delta\",\"delta\":"
+		    "{\"stop_reason\":\"end_turn\",\"stop_sequence\":null}}");
+		ev = jv_object_set(ev, jv_string("usage"), jv_object_set(
+		    jv_object(), jv_string("output_tokens"),
+		    peek(u, "output_tokens")));
+		sse_event(out, "content_block_stop", jv_parse(
+		    "{\"type\":\"content_block_stop\",\"index\":0}"));
+		sse_event(out, "message_delta", ev);
+		sse_event(out, "message_stop",
+		    jv_parse("{\"type\":\"message_stop\"}"));
+		jv_free(u);
+	} else if (d == D_RESPONSES)
+		sse_event(out, "response.completed", jv_object_set(
+		    jv_object_set(jv_object(), jv_string("type"),
+		    jv_string("response.completed")), jv_string("response"),
+		    jv_copy(o)));
+	jv_free(o);
+}
+
 /*
  * The default answer of an Anthropic, Responses or Gemini endpoint to the
  * request req (borrowed), target the request's path: fills out and
- * returns the status.  See rule 4 at the top.
+ * *ctype and returns the status.  See rule 4 at the top.
  */
 static int
 dialect_reply(enum dialect d, unsigned long seq, const char *target, jv req,
-    struct buf *out)
+    struct buf *out, const char **ctype)
 {
 	struct buf	 last = { NULL, 0, 0 }, sys = { NULL, 0, 0 };
 	struct buf	 text = { NULL, 0, 0 };
@@ -1132,11 +1255,6 @@ dialect_reply(enum dialect d, unsigned long seq, const char *target, jv req,
 
 	if (jv_get_kind(req) != JV_KIND_OBJECT) {
 		error_body(out, "mockprov: the body is not a JSON object",
-		    "invalid_request_error", NULL);
-		return 400;
-	}
-	if (peek_true(req, "stream")) {
-		error_body(out, "mockprov: only chat completions stream",
 		    "invalid_request_error", NULL);
 		return 400;
 	}
@@ -1276,8 +1394,175 @@ dialect_reply(enum dialect d, unsigned long seq, const char *target, jv req,
 		o = jv_object_set(o, jv_string("responseId"),
 		    jv_string_fmt("mock-%lu", seq));
 	}
-	buf_addjv(out, jv_dump_string(o, 0));
+	if (peek_true(req, "stream") ||
+	    strstr(target, ":streamGenerateContent") != NULL) {
+		*ctype = "text/event-stream";
+		stream_reply(d, o, &text, out);
+	} else
+		buf_addjv(out, jv_dump_string(o, 0));
 	buf_free(&text);
+	return 200;
+}
+
+/* The text of one batchEmbedContents request, which it consumes. */
+static jv
+gembed_text(jv item)
+{
+	jv	c = peek(item, "content"), parts = peek(c, "parts"), p0, t;
+
+	jv_free(item);
+	jv_free(c);
+	if (jv_get_kind(parts) != JV_KIND_ARRAY) {
+		jv_free(parts);
+		return jv_invalid();
+	}
+	p0 = jv_array_get(parts, 0);
+	t = peek(p0, "text");
+	jv_free(p0);
+	return t;
+}
+
+/*
+ * Embeddings (rule 4): OpenAI's .../embeddings and Gemini's
+ * ...:batchEmbedContents.  Each text's vector is made from a hash of the
+ * text: dims numbers (the request's "dimensions" or
+ * "outputDimensionality", else 8), each k / 2^20 for a whole k in
+ * [-2^20, 2^20), so exact in float32.  OpenAI answers in base64 when
+ * "encoding_format" is "base64", else as numbers; usage counts bytes / 4
+ * per text.  Faults, for tests: a text starting "@fewer" makes the answer
+ * leave out the batch's last vector, "@dims" gives its own vector one
+ * number too many, "@noindex" drops every "index".
+ */
+static int
+embed_reply(enum dialect d, jv req, struct buf *out)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	jv	 in, item, t;
+	long	 dims;
+	int	 n, i, k, fewer = 0, noindex = 0, base64, extra;
+	double	 tokens = 0;
+
+	if (jv_get_kind(req) != JV_KIND_OBJECT) {
+		error_body(out, "mockprov: the body is not a JSON object",
+		    "invalid_request_error", NULL);
+		return 400;
+	}
+	in = peek(req, d == D_EMBED ? "input" : "requests");
+	if (jv_get_kind(in) == JV_KIND_STRING)
+		in = jv_array_append(jv_array(), in);
+	if (jv_get_kind(in) != JV_KIND_ARRAY) {
+		jv_free(in);
+		error_body(out, "mockprov: no input array",
+		    "invalid_request_error", NULL);
+		return 400;
+	}
+	n = jv_array_length(jv_copy(in));
+	dims = 8;
+	if (d == D_EMBED)
+		dims = peek_long(req, "dimensions", 8, "dimensions");
+	else if (n > 0) {
+		item = jv_array_get(jv_copy(in), 0);
+		dims = peek_long(item, "outputDimensionality", 8,
+		    "outputDimensionality");
+		jv_free(item);
+	}
+	if (dims < 1 || dims > 65536)
+		dims = 8;
+	t = peek(req, "encoding_format");
+	base64 = d == D_EMBED && jv_get_kind(t) == JV_KIND_STRING &&
+	    strcmp(jv_string_value(t), "base64") == 0;
+	jv_free(t);
+	for (i = 0; i < n; i++) {
+		item = jv_array_get(jv_copy(in), i);
+		if (d == D_GEMBED)
+			item = gembed_text(item);
+		if (jv_get_kind(item) == JV_KIND_STRING) {
+			fewer |= strncmp(jv_string_value(item), "@fewer", 6) ==
+			    0;
+			noindex |= strncmp(jv_string_value(item), "@noindex",
+			    8) == 0;
+		}
+		jv_free(item);
+	}
+	buf_adds(out, d == D_EMBED ? "{\"object\":\"list\",\"data\":[" :
+	    "{\"embeddings\":[");
+	for (i = 0; i < n - fewer; i++) {
+		const char	*s = "";
+		uint64_t	 h = 1469598103934665603ULL, x;
+		size_t		 len, j;
+		unsigned char	 bytes[4 * 65537];
+
+		item = jv_array_get(jv_copy(in), i);
+		if (d == D_GEMBED)
+			item = gembed_text(item);
+		if (jv_get_kind(item) == JV_KIND_STRING)
+			s = jv_string_value(item);
+		len = strlen(s);
+		tokens += (double)((len + 3) / 4);
+		for (j = 0; j < len; j++)
+			h = (h ^ (unsigned char)s[j]) * 1099511628211ULL;
+		extra = strncmp(s, "@dims", 5) == 0;
+		if (i)
+			buf_adds(out, ",");
+		if (d == D_EMBED) {
+			buf_adds(out, "{\"object\":\"embedding\",");
+			if (!noindex)
+				buf_printf(out, "\"index\":%d,", i);
+			buf_adds(out, "\"embedding\":");
+		} else
+			buf_adds(out, "{\"values\":");
+		buf_adds(out, base64 ? "\"" : "[");
+		for (k = 0; k < dims + extra; k++) {
+			float	 f;
+			uint32_t u;
+
+			x = h + (uint64_t)k * 0x9e3779b97f4a7c15ULL;
+			x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+			x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+			x ^= x >> 31;
+			f = (float)((double)((int64_t)(x >> 43) - (1 << 20)) /
+			    (double)(1 << 20));
+			if (base64) {
+				memcpy(&u, &f, 4);
+				bytes[4 * k] = (unsigned char)u;
+				bytes[4 * k + 1] = (unsigned char)(u >> 8);
+				bytes[4 * k + 2] = (unsigned char)(u >> 16);
+				bytes[4 * k + 3] = (unsigned char)(u >> 24);
+			} else
+				buf_printf(out, "%s%.9g", k ? "," : "",
+				    (double)f);
+		}
+		if (base64) {
+			size_t nb = 4 * (size_t)(dims + extra), m;
+
+			for (m = 0; m < nb; m += 3) {
+				uint32_t w = (uint32_t)bytes[m] << 16 |
+				    (m + 1 < nb ? (uint32_t)bytes[m + 1] << 8 :
+				    0) | (m + 2 < nb ? bytes[m + 2] : 0);
+				char q[4];
+
+				q[0] = b64[w >> 18];
+				q[1] = b64[(w >> 12) & 63];
+				q[2] = m + 1 < nb ? b64[(w >> 6) & 63] : '=';
+				q[3] = m + 2 < nb ? b64[w & 63] : '=';
+				buf_add(out, q, 4);
+			}
+			buf_adds(out, "\"}");
+		} else
+			buf_adds(out, "]}");
+		jv_free(item);
+	}
+	jv_free(in);
+	if (d == D_EMBED) {
+		t = peek(req, "model");
+		buf_adds(out, "],\"model\":");
+		buf_addjv(out, jv_dump_string(jv_get_kind(t) ==
+		    JV_KIND_STRING ? t : (jv_free(t), jv_string("mock")), 0));
+		buf_printf(out, ",\"usage\":{\"prompt_tokens\":%.0f,"
+		    "\"total_tokens\":%.0f}}", tokens, tokens);
+	} else
+		buf_adds(out, "]}");
 	return 200;
 }
 
@@ -1502,10 +1787,13 @@ handle_request(struct conn *c)
 	} else if (r != NULL || dial != D_NONE) {
 		if (dial == D_NONE || dial == D_CHAT)
 			status = completion(seq, parsed, &b, &ctype);
-		else {
-			status = dialect_reply(dial, seq, c->target, parsed,
-			    &b);
+		else if (dial == D_EMBED || dial == D_GEMBED) {
 			ctype = "application/json";
+			status = embed_reply(dial, parsed, &b);
+		} else {
+			ctype = "application/json";
+			status = dialect_reply(dial, seq, c->target, parsed,
+			    &b, &ctype);
 		}
 		if (r != NULL) {
 			if (r->status)
