@@ -2,7 +2,7 @@
 
 include config.mk
 
-TOOLS = llm-resolve llm-keys llm-send llm-stream llm-cache
+TOOLS = llm-resolve llm-keys llm-send llm-stream llm-cache llm-embed
 BIN = $(TOOLS:%=bin/%)
 
 LIBSRC = $(sort $(wildcard lib/*.c))
@@ -27,7 +27,7 @@ LIBS_llm-resolve = $(JQ_LIBS) $(SODIUM_LIBS)
 LIBS_llm-keys = $(JQ_LIBS) $(SODIUM_LIBS)
 LIBS_llm-send = $(JQ_LIBS) $(CURL_LIBS) $(SODIUM_LIBS)
 LIBS_llm-stream = $(JQ_LIBS) $(CURL_LIBS) $(SODIUM_LIBS)
-LIBS_llm-embed = $(JQ_LIBS) $(CURL_LIBS) $(SODIUM_LIBS)
+LIBS_llm-embed = $(JQ_LIBS) $(CURL_LIBS) $(SODIUM_LIBS) -lpthread
 LIBS_llm-cache = $(JQ_LIBS) $(SODIUM_LIBS)
 TESTLIBS = $(JQ_LIBS) $(SODIUM_LIBS)
 

@@ -354,6 +354,38 @@ cache_key(jv rec, jv target, char *hex, char *err)
 	return r;
 }
 
+int
+cache_embed_key(const char *provider, const char *model, long dims,
+    const char *text, size_t len, char *hex, char *err)
+{
+	unsigned char sum[CACHE_KEY_BYTES];
+	struct buf b;
+	int r;
+
+	hex[0] = '\0';
+	crypto_once();
+	buf_init(&b, 0);
+	/* Members in their sorted order: dims, model, provider, text. */
+	r = buf_puts(&b, "{\"embedding\":{\"dims\":") == -1 ||
+	    (dims > 0 ? buf_printf(&b, "%ld", dims) : buf_puts(&b,
+	    "null")) == -1 ||
+	    buf_puts(&b, ",\"model\":") == -1 ||
+	    json_write_string(&b, model, strlen(model)) == -1 ||
+	    buf_puts(&b, ",\"provider\":") == -1 ||
+	    json_write_string(&b, provider, strlen(provider)) == -1 ||
+	    buf_puts(&b, ",\"text\":") == -1 ||
+	    json_write_string(&b, text, len) == -1 ||
+	    buf_puts(&b, "},\"version\":" VERSION_TEXT "}") == -1;
+	if (!r)
+		crypto_generichash(sum, sizeof(sum),
+		    (const unsigned char *)b.data, b.len, NULL, 0);
+	buf_release(&b);
+	if (r)
+		return errbuf_set(err, "text too large to key");
+	to_hex(hex, sum, sizeof(sum));
+	return 0;
+}
+
 /* -- entries ---------------------------------------------------------- */
 
 /* Sets c->path to the entry of key (or its directory when file is 0). */
@@ -631,17 +663,12 @@ write_all(int fd, struct iovec *iov, int cnt)
 	return 0;
 }
 
+static int put_entry(struct cache *, const char *, char *);
+
 int
 cache_put(struct cache *c, const char *key, jv resp, char *err)
 {
-	unsigned char sum[CACHE_KEY_BYTES];
-	crypto_generichash_state hs;
-	char hdr[HEADER_MAX], tmp[64], *dirpath = NULL, *final = NULL;
-	struct iovec iov[3];
-	struct stat old;
-	long long delta;
-	size_t hlen;
-	int it, fd = -1, tries, first = 1, r = 0;
+	int it, first = 1, r = 0;
 
 	if (c->mode != CACHE_RW || !cache_storable(resp))
 		return 0;
@@ -671,6 +698,38 @@ cache_put(struct cache *c, const char *key, jv resp, char *err)
 	if (buf_putc(&c->entry, '}') == -1 ||
 	    c->entry.len + HEADER_MAX + 1 > CACHE_ENTRY_MAX)
 		return 0;
+	return put_entry(c, key, err);
+}
+
+int
+cache_put_body(struct cache *c, const char *key, const char *body,
+    size_t len, char *err)
+{
+	if (c->mode != CACHE_RW)
+		return 0;
+	if (!cache_is_key(key))
+		return errbuf_set(err, "'%s' is not a cache key", key);
+	if (len + HEADER_MAX + 1 > CACHE_ENTRY_MAX)
+		return 0;
+	buf_reset(&c->entry);
+	if (buf_append(&c->entry, body, len) == -1)
+		return 0;
+	return put_entry(c, key, err);
+}
+
+/* Writes c->entry as the body of key's entry: temporary file, rename. */
+static int
+put_entry(struct cache *c, const char *key, char *err)
+{
+	unsigned char sum[CACHE_KEY_BYTES];
+	crypto_generichash_state hs;
+	char hdr[HEADER_MAX], tmp[64], *dirpath = NULL, *final = NULL;
+	struct iovec iov[3];
+	struct stat old;
+	long long delta;
+	size_t hlen;
+	int fd = -1, tries, r = 0;
+
 	hlen = (size_t)snprintf(hdr, sizeof(hdr), MAGIC "%s %lld %zu ", key,
 	    (long long)time(NULL), c->entry.len);
 	crypto_generichash_init(&hs, NULL, 0, sizeof(sum));

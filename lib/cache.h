@@ -290,6 +290,28 @@ int	cache_store(struct cache *c, const char *key, const char *ref, jv resp,
 	    char *err);
 
 /*
+ * Embeddings (llm-embed) are cached per text.  The key of a text is the
+ * BLAKE2b-256 of the canonical JSON of
+ *
+ *	{"embedding": {"dims": D, "model": M, "provider": P, "text": T},
+ *	 "version": 1}
+ *
+ * with D the vector size asked for (dims > 0) or null, M and P the
+ * target's "model" and "provider", T the len bytes of text (UTF-8).
+ * Returns 0 with hex filled, or -1 with err when the text is too large.
+ */
+int	cache_embed_key(const char *provider, const char *model, long dims,
+	    const char *text, size_t len, char *hex, char *err);
+
+/*
+ * Stores len bytes of body, a JSON object of the caller's (an
+ * embedding: {"dims", "embedding_b64"}), under key as it stands; entries
+ * are read back with cache_get.  Returns as cache_put.
+ */
+int	cache_put_body(struct cache *c, const char *key, const char *body,
+	    size_t len, char *err);
+
+/*
  * Reads the totals: the stats file's counts plus this process's pending
  * ones, and a walk of the store for entries and bytes.  Returns 0, or -1
  * with err.
