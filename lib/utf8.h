@@ -10,6 +10,7 @@
 #define LLM_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Returns 1 when the n bytes at s are well-formed UTF-8 (no overlong forms,
@@ -24,5 +25,11 @@ int	utf8_valid(const char *s, size_t n, size_t *badoff);
  * a chunk of a stream keeps those bytes for the next chunk.
  */
 size_t	utf8_tail(const char *s, size_t n);
+
+/*
+ * Writes the UTF-8 form of code point c (at most U+10FFFF, not a
+ * surrogate) to out, which has room for 4 bytes.  Returns its length.
+ */
+size_t	utf8_encode(uint32_t c, char *out);
 
 #endif

@@ -114,6 +114,121 @@ expect(const char *name, const char *api, const char *body,
 	free(w);
 }
 
+/*
+ * Plain content chunks take a fast path in the chat adapter that reads
+ * them without libjq: whatever their strings hold, the events must say
+ * what libjq reads in them.  Each case is one chunk; the text of the
+ * events and of the end record must equal libjq's .choices[0].delta
+ * .content, and provider_model its .model.
+ */
+static void
+chat_fast(void)
+{
+	static const char *const chunks[] = {
+		"{\"id\":\"x\",\"object\":\"chat.completion.chunk\","
+		    "\"created\":1,\"model\":\"m1\",\"choices\":[{\"index\":0,"
+		    "\"delta\":{\"content\":\"plain\"},\"finish_reason\":null,"
+		    "\"logprobs\":null}]}",
+		"{\"model\":\"m\\u0032\",\"choices\":[{\"index\":0,\"delta\":"
+		    "{\"content\":\"esc \\\" \\\\ \\/ \\b\\f\\n\\r\\t end\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+		    "\"\\u00e9\\u20ac \\ud83d\\ude00 \\u0000.\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+		    "\"bad utf8 \xff\xfe here\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+		    "\"raw \xc3\xa9 \xf0\x9f\x98\x80\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+		    "\"content\":null,\"reasoning_content\":null}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"}}]}",
+		"{\"choices\":[{\"delta\":{\"content\":\"no index\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}},"
+		    "{\"index\":1,\"delta\":{\"content\":\"b\"}}]}",
+		"{\"extra\":{\"k\":[1,2]},\"choices\":[{\"index\":0,\"delta\":"
+		    "{\"content\":\"unknown member\"}}]}",
+		"{ \"choices\" : [ { \"index\" : 0 , \"delta\" : { \"content\""
+		    " : \"spaced\" } } ] , \"model\" : \"m3\" }",
+		"{\"model\":\"m\\\"q\",\"choices\":[{\"index\":0,\"delta\":"
+		    "{\"content\":\"escaped model\"}}]}",
+	};
+	struct buf body, want, got;
+	jv events, v, e, model = jv_null();
+	size_t i, k;
+	int ended, n;
+
+	buf_init(&body, 0);
+	buf_init(&want, 0);
+	buf_init(&got, 0);
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		buf_puts(&body, "data: ");
+		buf_puts(&body, chunks[i]);
+		buf_puts(&body, "\n\n");
+		v = jv_parse(chunks[i]);
+		if (!jv_is_valid(v)) {
+			diag("bad test JSON: %s", chunks[i]);
+			abort();
+		}
+		e = json_get(v, "model");
+		if (jv_get_kind(e) == JV_KIND_STRING) {
+			jv_free(model);
+			model = e;
+		} else
+			jv_free(e);
+		e = jv_array_get(json_get(v, "choices"), 0);
+		if (jv_get_kind(e) == JV_KIND_OBJECT) {
+			jv c = json_get(e, "delta");
+
+			jv_free(e);
+			e = json_get(c, "content");
+			jv_free(c);
+		}
+		if (jv_get_kind(e) == JV_KIND_STRING)
+			buf_append(&want, jv_string_value(e),
+			    (size_t)jv_string_length_bytes(jv_copy(e)));
+		jv_free(e);
+		jv_free(v);
+	}
+	buf_puts(&body, DONE);
+	for (k = 0; k < 2; k++) {
+		events = run("openai-completions", body.data, body.len,
+		    k ? 1 : 0, &ended);
+		buf_reset(&got);
+		n = jv_array_length(jv_copy(events));
+		e = jv_array_get(jv_copy(events), n - 1);
+		for (i = 0; i + 1 < (size_t)n; i++) {
+			v = jv_array_get(jv_copy(events), (int)i);
+			if (strcmp(json_peek_string(v, "type"), "text") == 0) {
+				jv d = json_get(v, "delta");
+
+				buf_append(&got, jv_string_value(d), (size_t)
+				    jv_string_length_bytes(jv_copy(d)));
+				jv_free(d);
+			}
+			jv_free(v);
+		}
+		ok(ended && got.len == want.len &&
+		    memcmp(got.data, want.data, want.len) == 0,
+		    "chat fast path (%s): the text deltas are libjq's reading",
+		    k ? "byte by byte" : "whole");
+		v = json_get(e, "text");
+		ok(jv_get_kind(v) == JV_KIND_STRING &&
+		    (size_t)jv_string_length_bytes(jv_copy(v)) == want.len &&
+		    memcmp(jv_string_value(v), want.data, want.len) == 0,
+		    "chat fast path (%s): the end text is libjq's reading",
+		    k ? "byte by byte" : "whole");
+		jv_free(v);
+		v = json_get(e, "provider_model");
+		ok(jv_equal(v, jv_copy(model)),
+		    "chat fast path (%s): provider_model is the last model",
+		    k ? "byte by byte" : "whole");
+		jv_free(e);
+		jv_free(events);
+	}
+	jv_free(model);
+	buf_release(&body);
+	buf_release(&want);
+	buf_release(&got);
+}
+
 /* OpenAI Chat Completions. */
 static void
 chat(void)
@@ -850,6 +965,7 @@ int
 main(void)
 {
 	chat();
+	chat_fast();
 	anthropic();
 	responses();
 	gemini();
