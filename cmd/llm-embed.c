@@ -1106,7 +1106,9 @@ search(char **files, int nfiles)
 
 	if (embed_search_init(&s, query_vec, run_dims, (size_t)opt.k,
 	    ref) == -1) {
+		/* Nothing has a cosine with it: no answer, not an empty one. */
 		tool_warn("the query's vector is zero");
+		tool_count_error(0);
 		embed_search_release(&s);
 		return -1;
 	}

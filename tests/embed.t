@@ -2,17 +2,19 @@
 # TAP tests of llm-embed against the mock provider: records, lines and
 # documents in, the three output forms, the real base64/float fixture pair
 # end to end, batching and order under concurrency, the per-text cache
-# (3 of 300 texts changed: one request of 3 texts, output as a fresh
-# run's), faults (fewer vectors, wrong sizes, 429 and 500 retried),
+# (3 of 300 texts changed: one request of 3 texts, also when read in
+# bursts, output as a fresh run's; corrupt entries are misses), faults
+# (fewer vectors, wrong sizes, 429 and 500 retried, cut-off answers),
 # chunking, Gemini's batchEmbedContents, model checks, f32 matrices and
-# search.  Run from the repository root after building: sh tests/embed.t
+# search (indexes without ids or vectors, pipes refused).  Run from the
+# repository root after building: sh tests/embed.t
 
 # Filters are jq programs and sh -c scripts: their $ are theirs.
 # shellcheck disable=SC2016
 
 . tests/lib.sh
 
-plan 76
+plan 80
 
 for tool in jq od; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -34,6 +36,13 @@ cat >"$T/script.json" <<'EOF'
   {"match": "/r500/", "responses": [
     {"status": 500, "body": {"error": {"message": "oops"}}},
     {"echo": true}], "then": "default"},
+  {"match": "/cut/", "responses": [
+    {"body": "{\"data\":[{\"index\":0,\"embedding\":\"AACAPwAAAEA"},
+    {"body": "<html>502 Bad Gateway</html>"},
+    {"body": "{\"data\":[],\"model\":\"emb"}], "then": "repeat-last"},
+  {"match": "/zero/", "responses": [
+    {"body": {"data": [{"index": 0, "embedding": "AAAAAAAAAAA="}]}}],
+    "then": "repeat-last"},
   {"match": "/fixb64/", "responses": [
     {"body_file": "fixb64.json"}], "then": "repeat-last"},
   {"match": "/fixfloat/", "responses": [
@@ -57,6 +66,10 @@ cat >"$T/config.json" <<EOF
   "r429": {"baseUrl": "$MOCK_URL/r429/v1", "api": "openai-completions",
     "auth": "none", "models": [{"id": "emb", "type": "embedding"}]},
   "r500": {"baseUrl": "$MOCK_URL/r500/v1", "api": "openai-completions",
+    "auth": "none", "models": [{"id": "emb", "type": "embedding"}]},
+  "cut": {"baseUrl": "$MOCK_URL/cut/v1", "api": "openai-completions",
+    "auth": "none", "models": [{"id": "emb", "type": "embedding"}]},
+  "zero": {"baseUrl": "$MOCK_URL/zero/v1", "api": "openai-completions",
     "auth": "none", "models": [{"id": "emb", "type": "embedding"}]},
   "fb": {"baseUrl": "$MOCK_URL/fixb64/v1", "api": "openai-responses",
     "auth": "none", "models": [{"id": "te3", "type": "embedding"}]},
@@ -295,6 +308,15 @@ printf '%s\n' '{"id":"x1","text":"@noindex a"}' '{"id":"x2","text":"b"}' |
     llm-embed --no-cache -b 1 -f base64 >"$T/single"
 check "items without index are placed by position" cmp -s "$T/noidx" \
     "$T/single"
+printf '%s\n' '{"id":"c1","text":"a"}' '{"id":"c2","text":"b"}' \
+    '{"id":"c3","text":"c"}' |
+    llm-embed -m cut/emb -b 1 -j 1 --retry 0 --no-cache >"$T/out" 2>"$T/err"
+rc=$?
+is "cut-off and non-JSON answers: exit 75" "$rc" 75
+check "cut-off and non-JSON answers: server errors, no vectors" jqe -s '
+    length == 3 and all(.[]; .error.kind == "server" and
+    (.error.message | startswith("unusable response")) and
+    (has("embedding") | not))' "$T/out"
 n0=$(requests)
 echo '{"id":"r","text":"rate"}' |
     llm-embed -m r429/emb -d 8 --no-cache --retry-base 0.01 >"$T/out"
@@ -394,6 +416,11 @@ printf '%s\n' '{"id":"e","text":"t","error":{"kind":"server"}}' \
 llm-embed -k 1 -q "doc 1" "$T/noid.jsonl" >/dev/null 2>"$T/err"
 check "search: a record without a vector is skipped with a warning" \
     grep -q "1 records without a vector" "$T/err"
+llm-embed -m zero/emb -k 1 -q "nothing" "$T/recs.jsonl" >"$T/out" 2>"$T/err"
+rc=$?
+is "search: a zero query vector, exit 1" "$rc" 1
+check "search: a zero query vector, said so, no hits" sh -c \
+    'test ! -s "$1" && grep -q "vector is zero" "$2"' sh "$T/out" "$T/err"
 # An index is mapped: a pipe is refused, not read as an empty index.
 jq -c . "$T/recs.jsonl" | llm-embed -k 1 -q "doc 42" /dev/stdin >"$T/out" \
     2>"$T/err"
