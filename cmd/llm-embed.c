@@ -33,11 +33,11 @@
 #include "config.h"
 #include "embed_api.h"
 #include "embed_input.h"
-#include "embed_scan.h"
 #include "embed_search.h"
 #include "embed_vec.h"
 #include "errbuf.h"
 #include "http.h"
+#include "jscan.h"
 #include "json.h"
 #include "keyfile.h"
 #include "policy.h"
@@ -354,7 +354,7 @@ item_error(struct item *it, jv out, int retriable)
 static int
 from_cache(struct item *it, const struct cache_entry *e)
 {
-	struct embed_scan sc;
+	struct jscan sc;
 	struct embed_vectors ev;
 	const char *k, *v = NULL;
 	size_t kn, vl = 0;
@@ -362,17 +362,17 @@ from_cache(struct item *it, const struct cache_entry *e)
 	char err[ERRBUF_MAX];
 	int r, esc = 0;
 
-	embed_scan_init(&sc, e->body, e->len);
-	if (embed_scan_enter(&sc, '{') == -1)
+	jscan_init(&sc, e->body, e->len);
+	if (jscan_enter(&sc, '{') == -1)
 		return -1;
-	while ((r = embed_scan_key(&sc, &k, &kn)) == 1) {
-		if (embed_scan_is(k, kn, "dims") && embed_scan_peek(&sc) ==
+	while ((r = jscan_key(&sc, &k, &kn)) == 1) {
+		if (jscan_is(k, kn, "dims") && jscan_peek(&sc) ==
 		    'n')
-			r = embed_scan_number(&sc, &dims);
-		else if (embed_scan_is(k, kn, "embedding_b64"))
-			r = embed_scan_string(&sc, &v, &vl, &esc);
+			r = jscan_number(&sc, &dims);
+		else if (jscan_is(k, kn, "embedding_b64"))
+			r = jscan_string(&sc, &v, &vl, &esc);
 		else
-			r = embed_scan_skip(&sc);
+			r = jscan_skip(&sc);
 		if (r == -1)
 			return -1;
 	}

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "dialect.h"
-#include "embed_scan.h"
 #include "errbuf.h"
+#include "jscan.h"
 #include "json.h"
 #include "request.h"
 #include "utf8.h"
@@ -1340,91 +1340,11 @@ chat_choice(jv chunk)
  * the general way below.  Both give the same events.
  */
 
-/* The 4 hex digits at p, or -1. */
-static long
-hex4(const char *p)
-{
-	long v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		int c = (unsigned char)p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-/*
- * Unescapes the n raw bytes of a JSON string at p into b.  Returns 0, or
- * -1 for what libjq would not keep byte for byte (a lone surrogate), so
- * the caller takes the general path.
- */
-static int
-unescape(struct buf *b, const char *p, size_t n)
-{
-	const char *e = p + n, *q;
-	char u[4];
-	long c, lo;
-
-	while (p < e) {
-		if ((q = memchr(p, '\\', (size_t)(e - p))) == NULL)
-			q = e;
-		if (buf_append(b, p, (size_t)(q - p)) == -1)
-			return -1;
-		if ((p = q) == e)
-			break;
-		if (e - p < 2)
-			return -1;
-		switch (p[1]) {
-		case '"': case '\\': case '/':
-			c = p[1];
-			break;
-		case 'b': c = '\b'; break;
-		case 'f': c = '\f'; break;
-		case 'n': c = '\n'; break;
-		case 'r': c = '\r'; break;
-		case 't': c = '\t'; break;
-		case 'u':
-			if (e - p < 6 || (c = hex4(p + 2)) == -1)
-				return -1;
-			if (c >= 0xd800 && c <= 0xdbff) {
-				if (e - p < 12 || p[6] != '\\' || p[7] != 'u' ||
-				    (lo = hex4(p + 8)) < 0xdc00 || lo > 0xdfff)
-					return -1;
-				c = 0x10000 + ((c - 0xd800) << 10) +
-				    (lo - 0xdc00);
-				p += 6;
-			} else if (c >= 0xdc00 && c <= 0xdfff)
-				return -1;
-			p += 6;
-			n = utf8_encode((uint32_t)c, u);
-			if (buf_append(b, u, n) == -1)
-				return -1;
-			continue;
-		default:
-			return -1;
-		}
-		if (buf_putc(b, (char)c) == -1)
-			return -1;
-		p += 2;
-	}
-	return 0;
-}
-
 /* Skips the value, which must be null.  Returns 0, or -1. */
 static int
-scan_null(struct embed_scan *sc)
+scan_null(struct jscan *sc)
 {
-	return embed_scan_peek(sc) == 'N' ? embed_scan_skip(sc) : -1;
+	return jscan_peek(sc) == 'N' ? jscan_skip(sc) : -1;
 }
 
 /*
@@ -1432,20 +1352,20 @@ scan_null(struct embed_scan *sc)
  * members only when null.  *text gets the content's raw bytes.
  */
 static int
-fast_delta(struct embed_scan *sc, const char **text, size_t *tn, int *esc)
+fast_delta(struct jscan *sc, const char **text, size_t *tn, int *esc)
 {
 	const char *k;
 	size_t kn;
 	int r;
 
-	if (embed_scan_enter(sc, '{') == -1)
+	if (jscan_enter(sc, '{') == -1)
 		return -1;
-	while ((r = embed_scan_key(sc, &k, &kn)) == 1) {
-		if (embed_scan_is(k, kn, "role"))
-			r = embed_scan_skip(sc);
-		else if (embed_scan_is(k, kn, "content") &&
-		    embed_scan_peek(sc) == '"')
-			r = embed_scan_string(sc, text, tn, esc);
+	while ((r = jscan_key(sc, &k, &kn)) == 1) {
+		if (jscan_is(k, kn, "role"))
+			r = jscan_skip(sc);
+		else if (jscan_is(k, kn, "content") &&
+		    jscan_peek(sc) == '"')
+			r = jscan_string(sc, text, tn, esc);
 		else
 			r = scan_null(sc);
 		if (r == -1)
@@ -1456,27 +1376,27 @@ fast_delta(struct embed_scan *sc, const char **text, size_t *tn, int *esc)
 
 /* The one choice: index 0, a delta, no finish reason yet. */
 static int
-fast_choice(struct embed_scan *sc, const char **text, size_t *tn, int *esc)
+fast_choice(struct jscan *sc, const char **text, size_t *tn, int *esc)
 {
 	const char *k;
 	size_t kn;
 	double d;
 	int r;
 
-	if (embed_scan_enter(sc, '[') == -1 || embed_scan_next(sc) != 1 ||
-	    embed_scan_enter(sc, '{') == -1)
+	if (jscan_enter(sc, '[') == -1 || jscan_next(sc) != 1 ||
+	    jscan_enter(sc, '{') == -1)
 		return -1;
-	while ((r = embed_scan_key(sc, &k, &kn)) == 1) {
-		if (embed_scan_is(k, kn, "index"))
-			r = embed_scan_number(sc, &d) == 0 && d == 0 ? 0 : -1;
-		else if (embed_scan_is(k, kn, "delta"))
+	while ((r = jscan_key(sc, &k, &kn)) == 1) {
+		if (jscan_is(k, kn, "index"))
+			r = jscan_number(sc, &d) == 0 && d == 0 ? 0 : -1;
+		else if (jscan_is(k, kn, "delta"))
 			r = fast_delta(sc, text, tn, esc);
 		else
 			r = scan_null(sc);	/* finish_reason, logprobs */
 		if (r == -1)
 			return -1;
 	}
-	return r == 0 && embed_scan_next(sc) == 0 ? 0 : -1;
+	return r == 0 && jscan_next(sc) == 0 ? 0 : -1;
 }
 
 /*
@@ -1486,27 +1406,27 @@ fast_choice(struct embed_scan *sc, const char **text, size_t *tn, int *esc)
 static int
 chat_fast(struct chat_stream *st, const char *data, size_t len, jv *events)
 {
-	struct embed_scan sc;
+	struct jscan sc;
 	const char *k, *text = NULL, *model = NULL, *cur;
 	size_t kn, tn = 0, mn = 0, mark;
 	int r, esc = 0, mesc = 0;
 
-	embed_scan_init(&sc, data, len);
-	if (embed_scan_enter(&sc, '{') == -1)
+	jscan_init(&sc, data, len);
+	if (jscan_enter(&sc, '{') == -1)
 		return 0;
-	while ((r = embed_scan_key(&sc, &k, &kn)) == 1) {
-		if (embed_scan_is(k, kn, "choices"))
+	while ((r = jscan_key(&sc, &k, &kn)) == 1) {
+		if (jscan_is(k, kn, "choices"))
 			r = fast_choice(&sc, &text, &tn, &esc);
-		else if (embed_scan_is(k, kn, "model"))
-			r = embed_scan_peek(&sc) == '"' ?
-			    embed_scan_string(&sc, &model, &mn, &mesc) : -1;
-		else if (embed_scan_is(k, kn, "id") ||
-		    embed_scan_is(k, kn, "object") ||
-		    embed_scan_is(k, kn, "created") ||
-		    embed_scan_is(k, kn, "system_fingerprint") ||
-		    embed_scan_is(k, kn, "service_tier") ||
-		    embed_scan_is(k, kn, "obfuscation"))
-			r = embed_scan_skip(&sc);
+		else if (jscan_is(k, kn, "model"))
+			r = jscan_peek(&sc) == '"' ?
+			    jscan_string(&sc, &model, &mn, &mesc) : -1;
+		else if (jscan_is(k, kn, "id") ||
+		    jscan_is(k, kn, "object") ||
+		    jscan_is(k, kn, "created") ||
+		    jscan_is(k, kn, "system_fingerprint") ||
+		    jscan_is(k, kn, "service_tier") ||
+		    jscan_is(k, kn, "obfuscation"))
+			r = jscan_skip(&sc);
 		else
 			r = scan_null(&sc);	/* "usage": null */
 		if (r == -1)
@@ -1517,7 +1437,7 @@ chat_fast(struct chat_stream *st, const char *data, size_t len, jv *events)
 		return 0;
 	mark = st->text.len;
 	if (text != NULL && tn > 0) {
-		if (esc ? unescape(&st->text, text, tn) == -1 :
+		if (esc ? jscan_unescape(&st->text, text, tn) == -1 :
 		    buf_append(&st->text, text, tn) == -1) {
 			st->text.len = mark;	/* the general path says why */
 			return 0;

@@ -10,7 +10,7 @@
  * and never sees a key.  The engine (send.h) adds authentication, sends,
  * and classifies failures with the format's error reader.
  *
- * The answer is read with embed_scan (no jv): a base64 vector is decoded
+ * The answer is read with jscan (no jv): a base64 vector is decoded
  * from the body into its row in place.  parse either gives every vector
  * of the batch, each of the expected size, or fails as a whole: a
  * response with fewer or more vectors than texts, an index that repeats

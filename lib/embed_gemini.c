@@ -14,8 +14,8 @@
 
 #include "buf.h"
 #include "embed_api.h"
-#include "embed_scan.h"
 #include "errbuf.h"
+#include "jscan.h"
 #include "json.h"
 
 static char *
@@ -72,7 +72,7 @@ static int
 gemini_parse(const char *body, size_t len, struct embed_vectors *ev,
     char *err)
 {
-	struct embed_scan s;
+	struct jscan s;
 	const char *k, *vp;
 	size_t kn, got = 0;
 	int r, have = 0;
@@ -80,33 +80,33 @@ gemini_parse(const char *body, size_t len, struct embed_vectors *ev,
 	ev->v = NULL;
 	ev->tokens = -1;
 	ev->model[0] = '\0';
-	embed_scan_init(&s, body, len);
-	if (embed_scan_enter(&s, '{') == -1)
+	jscan_init(&s, body, len);
+	if (jscan_enter(&s, '{') == -1)
 		return errbuf_set(err, "not a JSON object");
-	while ((r = embed_scan_key(&s, &k, &kn)) == 1) {
-		if (!embed_scan_is(k, kn, "embeddings")) {
-			if (embed_scan_skip(&s) == -1) {
+	while ((r = jscan_key(&s, &k, &kn)) == 1) {
+		if (!jscan_is(k, kn, "embeddings")) {
+			if (jscan_skip(&s) == -1) {
 				r = -1;
 				break;
 			}
 			continue;
 		}
 		have = 1;
-		if (embed_scan_enter(&s, '[') == -1) {
+		if (jscan_enter(&s, '[') == -1) {
 			errbuf_set(err, "\"embeddings\" is not an array");
 			goto bad;
 		}
-		while ((r = embed_scan_next(&s)) == 1) {
+		while ((r = jscan_next(&s)) == 1) {
 			vp = NULL;
-			if (embed_scan_enter(&s, '{') == -1) {
+			if (jscan_enter(&s, '{') == -1) {
 				r = -1;
 				break;
 			}
-			while ((r = embed_scan_key(&s, &k, &kn)) == 1) {
-				if (embed_scan_is(k, kn, "values") &&
-				    embed_scan_peek(&s) == '[') {
+			while ((r = jscan_key(&s, &k, &kn)) == 1) {
+				if (jscan_is(k, kn, "values") &&
+				    jscan_peek(&s) == '[') {
 					vp = s.p;
-					if (embed_scan_skip(&s) == -1) {
+					if (jscan_skip(&s) == -1) {
 						r = -1;
 						break;
 					}
@@ -119,7 +119,7 @@ gemini_parse(const char *body, size_t len, struct embed_vectors *ev,
 					    (size_t)(s.p - vp), '[', 0,
 					    err) == -1)
 						goto bad;
-				} else if (embed_scan_skip(&s) == -1) {
+				} else if (jscan_skip(&s) == -1) {
 					r = -1;
 					break;
 				}

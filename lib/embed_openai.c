@@ -17,8 +17,8 @@
 
 #include "buf.h"
 #include "embed_api.h"
-#include "embed_scan.h"
 #include "errbuf.h"
+#include "jscan.h"
 #include "json.h"
 #include "xalloc.h"
 
@@ -66,7 +66,7 @@ static int
 openai_parse(const char *body, size_t len, struct embed_vectors *ev,
     char *err)
 {
-	struct embed_scan s;
+	struct jscan s;
 	const char *k, *vp;
 	unsigned char *seen;
 	size_t kn, vl, got = 0, pos = 0;
@@ -77,29 +77,29 @@ openai_parse(const char *body, size_t len, struct embed_vectors *ev,
 	ev->v = NULL;
 	ev->tokens = -1;
 	ev->model[0] = '\0';
-	embed_scan_init(&s, body, len);
-	if (embed_scan_enter(&s, '{') == -1)
+	jscan_init(&s, body, len);
+	if (jscan_enter(&s, '{') == -1)
 		return errbuf_set(err, "not a JSON object");
 	seen = xcalloc(ev->n ? ev->n : 1, 1);
-	while ((r = embed_scan_key(&s, &k, &kn)) == 1) {
-		if (embed_scan_is(k, kn, "data")) {
+	while ((r = jscan_key(&s, &k, &kn)) == 1) {
+		if (jscan_is(k, kn, "data")) {
 			have_data = 1;
-			if (embed_scan_enter(&s, '[') == -1) {
+			if (jscan_enter(&s, '[') == -1) {
 				errbuf_set(err, "\"data\" is not an array");
 				goto bad;
 			}
-			while ((r = embed_scan_next(&s)) == 1) {
+			while ((r = jscan_next(&s)) == 1) {
 				idx = -1;
 				vp = NULL;
 				vl = 0;
 				kind = esc = 0;
-				if (embed_scan_enter(&s, '{') == -1) {
+				if (jscan_enter(&s, '{') == -1) {
 					r = -1;
 					break;
 				}
-				while ((r = embed_scan_key(&s, &k, &kn)) == 1) {
-					if (embed_scan_is(k, kn, "index")) {
-						if (embed_scan_number(&s, &d) ==
+				while ((r = jscan_key(&s, &k, &kn)) == 1) {
+					if (jscan_is(k, kn, "index")) {
+						if (jscan_number(&s, &d) ==
 						    -1 || d < 0 || d > 1e9 ||
 						    d != (double)(long)d) {
 							errbuf_set(err, "a bad "
@@ -107,15 +107,15 @@ openai_parse(const char *body, size_t len, struct embed_vectors *ev,
 							goto bad;
 						}
 						idx = (long)d;
-					} else if (embed_scan_is(k, kn,
+					} else if (jscan_is(k, kn,
 					    "embedding")) {
-						kind = embed_scan_peek(&s);
+						kind = jscan_peek(&s);
 						vp = s.p;
 						if (kind == '"')
-							r = embed_scan_string(&s,
+							r = jscan_string(&s,
 							    &vp, &vl, &esc);
 						else if (kind == '[') {
-							r = embed_scan_skip(&s);
+							r = jscan_skip(&s);
 							vl = (size_t)(s.p - vp);
 						} else
 							r = -1;
@@ -125,7 +125,7 @@ openai_parse(const char *body, size_t len, struct embed_vectors *ev,
 							    "is not a vector");
 							goto bad;
 						}
-					} else if (embed_scan_skip(&s) == -1) {
+					} else if (jscan_skip(&s) == -1) {
 						r = -1;
 						break;
 					}
@@ -158,28 +158,28 @@ openai_parse(const char *body, size_t len, struct embed_vectors *ev,
 			}
 			if (r == -1)
 				break;
-		} else if (embed_scan_is(k, kn, "usage") &&
-		    embed_scan_peek(&s) == '{') {
-			embed_scan_enter(&s, '{');
-			while ((r = embed_scan_key(&s, &k, &kn)) == 1) {
-				if ((embed_scan_is(k, kn, "prompt_tokens") ||
-				    (embed_scan_is(k, kn, "total_tokens") &&
+		} else if (jscan_is(k, kn, "usage") &&
+		    jscan_peek(&s) == '{') {
+			jscan_enter(&s, '{');
+			while ((r = jscan_key(&s, &k, &kn)) == 1) {
+				if ((jscan_is(k, kn, "prompt_tokens") ||
+				    (jscan_is(k, kn, "total_tokens") &&
 				    ev->tokens < 0)) &&
-				    embed_scan_peek(&s) == 'n')
-					embed_scan_number(&s, &ev->tokens);
-				else if (embed_scan_skip(&s) == -1) {
+				    jscan_peek(&s) == 'n')
+					jscan_number(&s, &ev->tokens);
+				else if (jscan_skip(&s) == -1) {
 					r = -1;
 					break;
 				}
 			}
 			if (r == -1)
 				break;
-		} else if (embed_scan_is(k, kn, "model") &&
-		    embed_scan_peek(&s) == '"') {
+		} else if (jscan_is(k, kn, "model") &&
+		    jscan_peek(&s) == '"') {
 			const char *m;
 			size_t ml;
 
-			if (embed_scan_string(&s, &m, &ml, &esc) == -1) {
+			if (jscan_string(&s, &m, &ml, &esc) == -1) {
 				r = -1;
 				break;
 			}
@@ -187,7 +187,7 @@ openai_parse(const char *body, size_t len, struct embed_vectors *ev,
 				memcpy(ev->model, m, ml);
 				ev->model[ml] = '\0';
 			}
-		} else if (embed_scan_skip(&s) == -1) {
+		} else if (jscan_skip(&s) == -1) {
 			r = -1;
 			break;
 		}

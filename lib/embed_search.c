@@ -12,10 +12,10 @@
 
 #include "buf.h"
 #include "embed_api.h"
-#include "embed_scan.h"
 #include "embed_search.h"
 #include "embed_vec.h"
 #include "errbuf.h"
+#include "jscan.h"
 #include "json.h"
 #include "xalloc.h"
 
@@ -290,58 +290,58 @@ struct line {
 static int
 read_line(const char *p, size_t len, struct line *l)
 {
-	struct embed_scan sc;
+	struct jscan sc;
 	const char *k, *v;
 	size_t kn;
 	int r, esc;
 
 	memset(l, 0, sizeof(*l));
 	l->row = l->dims = -1;
-	embed_scan_init(&sc, p, len);
-	if (embed_scan_enter(&sc, '{') == -1)
+	jscan_init(&sc, p, len);
+	if (jscan_enter(&sc, '{') == -1)
 		return -1;
-	while ((r = embed_scan_key(&sc, &k, &kn)) == 1) {
-		int kind = embed_scan_peek(&sc);
+	while ((r = jscan_key(&sc, &k, &kn)) == 1) {
+		int kind = jscan_peek(&sc);
 
 		v = sc.p;
-		if (embed_scan_is(k, kn, "id")) {
-			if (embed_scan_skip(&sc) == -1)
+		if (jscan_is(k, kn, "id")) {
+			if (jscan_skip(&sc) == -1)
 				return -1;
 			l->id = v;
 			l->id_len = (size_t)(sc.p - v);
-		} else if (embed_scan_is(k, kn, "meta")) {
-			if (embed_scan_skip(&sc) == -1)
+		} else if (jscan_is(k, kn, "meta")) {
+			if (jscan_skip(&sc) == -1)
 				return -1;
 			l->meta = v;
 			l->meta_len = (size_t)(sc.p - v);
-		} else if (embed_scan_is(k, kn, "embedding") && kind == '[') {
-			if (embed_scan_skip(&sc) == -1)
+		} else if (jscan_is(k, kn, "embedding") && kind == '[') {
+			if (jscan_skip(&sc) == -1)
 				return -1;
 			l->vec = v;
 			l->vec_len = (size_t)(sc.p - v);
 			l->vec_kind = '[';
-		} else if (embed_scan_is(k, kn, "embedding_b64") &&
+		} else if (jscan_is(k, kn, "embedding_b64") &&
 		    kind == '"') {
-			if (embed_scan_string(&sc, &l->vec, &l->vec_len,
+			if (jscan_string(&sc, &l->vec, &l->vec_len,
 			    &esc) == -1)
 				return -1;
 			l->vec_kind = '"';
 			l->vec_esc = esc;
-		} else if (embed_scan_is(k, kn, "model") && kind == '"') {
-			if (embed_scan_string(&sc, &l->model, &l->model_len,
+		} else if (jscan_is(k, kn, "model") && kind == '"') {
+			if (jscan_string(&sc, &l->model, &l->model_len,
 			    &esc) == -1)
 				return -1;
-		} else if (embed_scan_is(k, kn, "matrix") && kind == '"') {
-			if (embed_scan_string(&sc, &l->matrix, &l->matrix_len,
+		} else if (jscan_is(k, kn, "matrix") && kind == '"') {
+			if (jscan_string(&sc, &l->matrix, &l->matrix_len,
 			    &esc) == -1 || esc)
 				return -1;
-		} else if (embed_scan_is(k, kn, "row") && kind == 'n') {
-			if (embed_scan_number(&sc, &l->row) == -1)
+		} else if (jscan_is(k, kn, "row") && kind == 'n') {
+			if (jscan_number(&sc, &l->row) == -1)
 				return -1;
-		} else if (embed_scan_is(k, kn, "dims") && kind == 'n') {
-			if (embed_scan_number(&sc, &l->dims) == -1)
+		} else if (jscan_is(k, kn, "dims") && kind == 'n') {
+			if (jscan_number(&sc, &l->dims) == -1)
 				return -1;
-		} else if (embed_scan_skip(&sc) == -1)
+		} else if (jscan_skip(&sc) == -1)
 			return -1;
 	}
 	return r == -1 ? -1 : 0;

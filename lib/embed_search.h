@@ -6,7 +6,7 @@
  * (records with "row" and "matrix").  The kind is decided by the first
  * record that holds a vector or a row.
  *
- * Records files are memory-mapped and read with embed_scan: no jv, the
+ * Records files are memory-mapped and read with jscan: no jv, the
  * vector decoded into a scratch row, the id and meta kept as their JSON
  * text only for the records that enter the top k.  A matrix is mapped
  * too and scored on EMBED_SEARCH_THREADS threads, each over its share of

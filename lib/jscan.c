@@ -1,10 +1,13 @@
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "embed_scan.h"
+#include "buf.h"
+#include "jscan.h"
+#include "utf8.h"
 
 static void
-ws(struct embed_scan *s)
+ws(struct jscan *s)
 {
 	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
 	    *s->p == '\n' || *s->p == '\r'))
@@ -12,14 +15,14 @@ ws(struct embed_scan *s)
 }
 
 static int
-fail(struct embed_scan *s)
+fail(struct jscan *s)
 {
 	s->error = 1;
 	return -1;
 }
 
 void
-embed_scan_init(struct embed_scan *s, const char *p, size_t len)
+jscan_init(struct jscan *s, const char *p, size_t len)
 {
 	s->p = p;
 	s->end = p + len;
@@ -28,7 +31,7 @@ embed_scan_init(struct embed_scan *s, const char *p, size_t len)
 }
 
 int
-embed_scan_peek(struct embed_scan *s)
+jscan_peek(struct jscan *s)
 {
 	char c;
 
@@ -46,7 +49,7 @@ embed_scan_peek(struct embed_scan *s)
 }
 
 int
-embed_scan_enter(struct embed_scan *s, int open)
+jscan_enter(struct jscan *s, int open)
 {
 	ws(s);
 	if (s->error || s->p == s->end || *s->p != open)
@@ -85,7 +88,7 @@ string_end(const char *p, const char *end, int *escaped)
 }
 
 int
-embed_scan_string(struct embed_scan *s, const char **p, size_t *len,
+jscan_string(struct jscan *s, const char **p, size_t *len,
     int *escaped)
 {
 	const char *q;
@@ -109,7 +112,7 @@ embed_scan_string(struct embed_scan *s, const char **p, size_t *len,
  * the next one (its comma consumed), -1 on anything else.
  */
 static int
-step(struct embed_scan *s, char close)
+step(struct jscan *s, char close)
 {
 	ws(s);
 	if (s->error || s->p == s->end)
@@ -129,13 +132,13 @@ step(struct embed_scan *s, char close)
 }
 
 int
-embed_scan_key(struct embed_scan *s, const char **key, size_t *len)
+jscan_key(struct jscan *s, const char **key, size_t *len)
 {
 	int r;
 
 	if ((r = step(s, '}')) != 1)
 		return r;
-	if (embed_scan_string(s, key, len, NULL) == -1)
+	if (jscan_string(s, key, len, NULL) == -1)
 		return -1;
 	ws(s);
 	if (s->p == s->end || *s->p != ':')
@@ -145,13 +148,13 @@ embed_scan_key(struct embed_scan *s, const char **key, size_t *len)
 }
 
 int
-embed_scan_next(struct embed_scan *s)
+jscan_next(struct jscan *s)
 {
 	return step(s, ']');
 }
 
 int
-embed_scan_skip(struct embed_scan *s)
+jscan_skip(struct jscan *s)
 {
 	const char *p;
 	int depth = 0, esc;
@@ -185,7 +188,7 @@ embed_scan_skip(struct embed_scan *s)
 			if ((p = string_end(p, s->end, &esc)) == NULL)
 				return fail(s);
 		} else if (c == '{' || c == '[') {
-			if (++depth > EMBED_SCAN_DEPTH)
+			if (++depth > JSCAN_DEPTH)
 				return fail(s);
 			p++;
 		} else if (c == '}' || c == ']') {
@@ -202,13 +205,13 @@ embed_scan_skip(struct embed_scan *s)
 }
 
 int
-embed_scan_number(struct embed_scan *s, double *v)
+jscan_number(struct jscan *s, double *v)
 {
 	char tmp[64], *e;
 	const char *q;
 	size_t n;
 
-	if (embed_scan_peek(s) != 'n')
+	if (jscan_peek(s) != 'n')
 		return fail(s);
 	for (q = s->p; q < s->end && ((*q >= '0' && *q <= '9') || *q == '-' ||
 	    *q == '+' || *q == '.' || *q == 'e' || *q == 'E'); q++)
@@ -226,7 +229,82 @@ embed_scan_number(struct embed_scan *s, double *v)
 }
 
 int
-embed_scan_is(const char *k, size_t n, const char *name)
+jscan_is(const char *k, size_t n, const char *name)
 {
 	return strlen(name) == n && memcmp(k, name, n) == 0;
+}
+
+/* The 4 hex digits at p, or -1. */
+static long
+hex4(const char *p)
+{
+	long v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+int
+jscan_unescape(struct buf *b, const char *p, size_t n)
+{
+	const char *e = p + n, *q;
+	char u[4];
+	long c, lo;
+
+	while (p < e) {
+		if ((q = memchr(p, '\\', (size_t)(e - p))) == NULL)
+			q = e;
+		if (buf_append(b, p, (size_t)(q - p)) == -1)
+			return -1;
+		if ((p = q) == e)
+			break;
+		if (e - p < 2)
+			return -1;
+		switch (p[1]) {
+		case '"': case '\\': case '/':
+			c = p[1];
+			break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'u':
+			if (e - p < 6 || (c = hex4(p + 2)) == -1)
+				return -1;
+			if (c >= 0xd800 && c <= 0xdbff) {
+				if (e - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+				    (lo = hex4(p + 8)) < 0xdc00 || lo > 0xdfff)
+					return -1;
+				c = 0x10000 + ((c - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				p += 6;
+			} else if (c >= 0xdc00 && c <= 0xdfff)
+				return -1;
+			p += 6;
+			n = utf8_encode((uint32_t)c, u);
+			if (buf_append(b, u, n) == -1)
+				return -1;
+			continue;
+		default:
+			return -1;
+		}
+		if (buf_putc(b, (char)c) == -1)
+			return -1;
+		p += 2;
+	}
+	return 0;
 }
