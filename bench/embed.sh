@@ -21,30 +21,16 @@ j=4
 dims=1536
 qdims=1024
 qrow=$((rows * 7 / 10))
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench-embed.XXXXXX") || exit 1
-cleanup() {
-	[ -f "$T/nginx.pid" ] && kill "$(cat "$T/nginx.pid")" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. bench/lib.sh
+bench_init embed
+need_nginx
 fail=0
-
-command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
-if ! command -v nginx >/dev/null; then
-	echo "bench/embed.sh: nginx is not installed (apt-get install nginx-light)"
-	exit 1
-fi
 if [ ! -x bin/llm-embed ]; then
 	echo "bench/embed.sh: bin/llm-embed is not built (make)"
 	exit 1
 fi
 ${CC:-cc} -std=c99 -O2 -D_POSIX_C_SOURCE=200809L -o "$T/embgen" \
     bench/embgen.c || exit 1
-# nginx's workers may run as another user (nobody when started by root):
-# let them reach the canned files.
-chmod 711 "$T"
 
 # Texts of 100 characters, so that a full batch's body is far longer than
 # the short last batch's: nginx tells them apart by Content-Length.
@@ -92,34 +78,15 @@ if [ "$short" -gt 120 ]; then
 fi
 split=$((80 + (b + short) * 103 / 2))
 
-port=$((20000 + $$ % 20000))
 # nginx's "return" takes at most 4 KB, and an answer is 1 MB, so they are
 # files: the static module answers a POST with 405, which error_page turns
 # into a GET of the same file with status 200 (page cache, open_file_cache).
-cat > "$T/nginx.conf" <<CONF
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/error.log;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $T/body;
-	proxy_temp_path $T/proxy;
-	fastcgi_temp_path $T/fastcgi;
-	uwsgi_temp_path $T/uwsgi;
-	scgi_temp_path $T/scgi;
-	keepalive_requests 1000000;
-	client_max_body_size 64m;
+nginx_start "	client_max_body_size 64m;
 	client_body_buffer_size 1m;
-	sendfile on;
-	tcp_nodelay on;
 	map \$content_length \$canned {
-		"~$(ge "$split")" $T/full.json;
+		\"~$(ge "$split")\" $T/full.json;
 		default $T/rest.json;
-	}
-	server {
-		listen 127.0.0.1:$port;
-		default_type application/json;
+	}" "		default_type application/json;
 		location = /v1/embeddings {
 			alias \$canned;
 			error_page 405 =200 \$uri;
@@ -127,18 +94,7 @@ http {
 		location = /q/v1/embeddings {
 			alias $T/query.json;
 			error_page 405 =200 \$uri;
-		}
-	}
-}
-CONF
-nginx -p "$T" -c "$T/nginx.conf" || exit 1
-base=http://127.0.0.1:$port/v1
-i=0
-until curl -sf -o /dev/null -X POST -d '{}' "$base/embeddings"; do
-	i=$((i + 1))
-	[ $i -lt 50 ] || { echo "nginx did not come up"; exit 1; }
-	sleep 0.1
-done
+		}" /embeddings
 
 # Provider q answers every query with row $qrow of the search matrix.
 cat > "$T/config.json" <<CONF

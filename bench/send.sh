@@ -10,39 +10,15 @@
 
 n=${1:-5000}
 c=${2:-64}
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench-send.XXXXXX") || exit 1
-cleanup() {
-	[ -f "$T/nginx.pid" ] && kill "$(cat "$T/nginx.pid")" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
-if ! command -v nginx >/dev/null; then
-	echo "bench/send.sh: nginx is not installed (apt-get install nginx-light)"
-	exit 1
-fi
+. bench/lib.sh
+bench_init send
+need_nginx
 
 completion='{"id":"chatcmpl-bench","object":"chat.completion","created":0,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there!"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}'
 chunk1='{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":0,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello there!"},"finish_reason":null}]}'
 chunk2='{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":0,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}'
-port=$((20000 + $$ % 20000))
 # "return 200" answers any method, POST included, from memory.
-cat > "$T/nginx.conf" <<CONF
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/error.log;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $T/body;
-	proxy_temp_path $T/proxy;
-	fastcgi_temp_path $T/fastcgi;
-	uwsgi_temp_path $T/uwsgi;
-	scgi_temp_path $T/scgi;
-	keepalive_requests 1000000;
-	server {
-		listen 127.0.0.1:$port;
+server=$(cat <<CONF
 		location /sse/ {
 			default_type text/event-stream;
 			return 200 'data: $chunk1
@@ -57,12 +33,9 @@ data: [DONE]
 			default_type application/json;
 			return 200 '$completion';
 		}
-	}
-}
 CONF
-nginx -p "$T" -c "$T/nginx.conf" || exit 1
-sleep 0.3
-base=http://127.0.0.1:$port/v1
+)
+nginx_start "" "$server" /chat/completions
 
 # The same N requests for everyone.
 cat > "$T/config.json" <<CONF

@@ -12,21 +12,10 @@
 
 n=${1:-2000}
 c=${2:-64}
-T=$(mktemp -d "${TMPDIR:-/tmp}/bench-stream.XXXXXX") || exit 1
-cleanup() {
-	[ -f "$T/nginx.pid" ] && kill "$(cat "$T/nginx.pid")" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. bench/lib.sh
+bench_init stream
+need_nginx
 fail=0
-
-command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
-if ! command -v nginx >/dev/null; then
-	echo "bench/stream.sh: nginx is not installed (apt-get install nginx-light)"
-	exit 1
-fi
 if [ ! -x bin/llm-stream ]; then
 	echo "bench/stream.sh: bin/llm-stream is not built (make)"
 	exit 1
@@ -49,50 +38,18 @@ pre='data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":0,"
 } > "$T/stream.sse"
 ndelta=$#
 
-# nginx's workers may run as another user (nobody when started by root):
-# let them reach the canned file.
-chmod 711 "$T"
 chmod 644 "$T/stream.sse"
 
-port=$((20000 + $$ % 20000))
-lport=$((port + 1))
 # nginx's "return" takes at most 4 KB, so the stream is a file: the static
 # module answers a POST with 405, which error_page turns into a GET of the
 # same file with status 200, all in memory (open_file_cache, page cache).
-cat > "$T/nginx.conf" <<CONF
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/error.log;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $T/body;
-	proxy_temp_path $T/proxy;
-	fastcgi_temp_path $T/fastcgi;
-	uwsgi_temp_path $T/uwsgi;
-	scgi_temp_path $T/scgi;
-	keepalive_requests 1000000;
-	open_file_cache max=16;
-	sendfile on;
-	tcp_nodelay on;
-	server {
-		listen 127.0.0.1:$port;
+nginx_start "	open_file_cache max=16;" "
 		location = /v1/chat/completions {
 			alias $T/stream.sse;
 			default_type text/event-stream;
 			error_page 405 =200 \$uri;
-		}
-	}
-}
-CONF
-nginx -p "$T" -c "$T/nginx.conf" || exit 1
-base=http://127.0.0.1:$port/v1
-i=0
-until curl -sf -o /dev/null -X POST -d '{}' "$base/chat/completions"; do
-	i=$((i + 1))
-	[ $i -lt 50 ] || { echo "nginx did not come up"; exit 1; }
-	sleep 0.1
-done
+		}" /chat/completions
+lport=$((port + 1))
 
 cat > "$T/config.json" <<CONF
 {"providers": {
