@@ -673,10 +673,14 @@ complete(struct http_transfer *t)
 		memset(&ev, 0, sizeof(ev));
 		ev.n = b->n;
 		ev.dims = run_dims;
+		/*
+		 * A vector of another size is no accident a retry mends:
+		 * the model is not the one configured (its "dims").
+		 */
 		if (api->parse(buf_cstr(&t->resp), t->resp.len, &ev,
 		    err) == -1)
-			send_fail(&f, RECORD_SERVER, (int)t->status, 1,
-			    "unusable response: %s", err);
+			send_fail(&f, RECORD_SERVER, (int)t->status,
+			    !ev.wrong_dims, "unusable response: %s", err);
 		else if (run_dims && ev.dims != run_dims) {
 			send_fail(&f, RECORD_SERVER, (int)t->status, 0,
 			    "vectors of %zu numbers, expected %zu", ev.dims,

@@ -150,9 +150,11 @@ embed_api_place(struct embed_vectors *ev, size_t row, const char *p, size_t len,
 			return errbuf_set(err, "vector %zu does not decode",
 			    row);
 	}
-	if ((size_t)got != ev->dims)
+	if ((size_t)got != ev->dims) {
+		ev->wrong_dims = 1;
 		return errbuf_set(err, "vector %zu has %ld numbers, expected "
 		    "%zu", row, got, ev->dims);
+	}
 	return 0;
 }
 

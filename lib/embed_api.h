@@ -36,6 +36,7 @@ struct embed_vectors {
 	float	*v;		/* n * dims floats, row i for text i */
 	double	 tokens;	/* input tokens counted, -1 when not told */
 	char	 model[128];	/* model the server named, "" when none */
+	int	 wrong_dims;	/* a whole vector of another size came */
 };
 
 struct embed_api {

@@ -14,7 +14,7 @@
 
 . tests/lib.sh
 
-plan 80
+plan 81
 
 for tool in jq od; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -297,11 +297,16 @@ check "fewer vectors: that batch's texts fail, the other batch is fine" \
     jqe -s '.[0].error.kind == "server" and .[1].error.kind == "server" and
     (.[0].error.message | test("1 vectors for 2 texts")) and
     .[0].text == "first" and .[2].dims == 8 and .[3].dims == 8' "$T/out"
+n0=$(requests)
 printf '%s\n' '{"id":"d1","text":"@dims"}' '{"id":"d2","text":"ok"}' |
-    llm-embed --retry 0 --no-cache >"$T/out" 2>/dev/null
+    llm-embed --no-cache >"$T/out" 2>/dev/null
+rc=$?
 check "a vector of the wrong size: the batch fails, none misattributed" \
     jqe -s 'length == 2 and all(.[]; .error.kind == "server" and
-    (.error.message | test("9 numbers, expected 8")))' "$T/out"
+    (.error.message | test("9 numbers, expected 8")) and
+    .error.retriable == false)' "$T/out"
+is "a vector of the wrong size: not retried, exit 1" \
+    "$(($(requests) - n0)) $rc" "1 1"
 printf '%s\n' '{"id":"x1","text":"@noindex a"}' '{"id":"x2","text":"b"}' |
     llm-embed --no-cache -f base64 >"$T/noidx"
 printf '%s\n' '{"id":"x1","text":"@noindex a"}' '{"id":"x2","text":"b"}' |
