@@ -718,6 +718,29 @@ cache_put_body(struct cache *c, const char *key, const char *body,
 }
 
 /* Writes c->entry as the body of key's entry: temporary file, rename. */
+/*
+ * Makes an entry's directory, v1/ab/cd: most often only the last one or
+ * two parts are missing, so those are tried before the whole path.
+ */
+static int
+make_dir(const char *dir, char *err)
+{
+	char *parent, *slash;
+	int r;
+
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	if (errno == ENOENT && (slash = strrchr(dir, '/')) != NULL) {
+		parent = xstrndup(dir, (size_t)(slash - dir));
+		r = (mkdir(parent, 0700) == 0 || errno == EEXIST) &&
+		    (mkdir(dir, 0700) == 0 || errno == EEXIST);
+		free(parent);
+		if (r)
+			return 0;
+	}
+	return paths_mkdir(dir, 0700, err);
+}
+
 static int
 put_entry(struct cache *c, const char *key, char *err)
 {
@@ -743,10 +766,19 @@ put_entry(struct cache *c, const char *key, char *err)
 
 	dirpath = xstrdup(entry_path(c, key, 0));
 	final = xstrdup(entry_path(c, key, 1));
+	/*
+	 * Read once: both are system calls, and a run stores thousands.
+	 * (No tool forks with a cache open; the name's sequence number and
+	 * O_EXCL would tell apart even a child that did.)
+	 */
+	if (c->nonce == 0) {
+		c->pid = (long)getpid();
+		c->nonce = randombytes_random() | 1;
+	}
 	for (tries = 0; ; tries++) {
 		buf_reset(&c->path);
 		snprintf(tmp, sizeof(tmp), TMP_PREFIX "%ld-%lu-%08x",
-		    (long)getpid(), c->seq++, randombytes_random());
+		    c->pid, c->seq++, c->nonce);
 		buf_printf(&c->path, "%s/%s", dirpath, tmp);
 		fd = open(c->path.data, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -756,7 +788,7 @@ put_entry(struct cache *c, const char *key, char *err)
 			continue;
 		/* The directory is made on first use (again after clear). */
 		if (errno == ENOENT && tries < 2) {
-			if (paths_mkdir(dirpath, 0700, err) == -1) {
+			if (make_dir(dirpath, err) == -1) {
 				errbuf_prefix(err, "cache");
 				r = report(c, FAIL_WRITE);
 				goto done;

@@ -93,6 +93,7 @@
 #define LLM_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jv.h>
 
@@ -136,7 +137,9 @@ struct cache {
 	struct cache_counts	 pending;	/* not yet in the stats file */
 	long long		 pending_bytes;	/* store size change, ditto */
 	unsigned		 reported;	/* a failure was returned */
-	unsigned long		 seq;		/* temporary file names */
+	unsigned long		 seq;		/* temporary file names: */
+	long			 pid;		/* ... the writer's, read once */
+	uint32_t		 nonce;		/* ... and a random part */
 	struct buf		 key;		/* scratch: canonical JSON */
 	struct buf		 entry;		/* scratch: entry file */
 	struct buf		 path;		/* scratch: file names */
