@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,11 +29,26 @@ input_set_nonblock(struct input *in)
 	in->nonblock = 1;
 }
 
+/* Returns 0 when fd can be read at once, else -1 with EAGAIN. */
+static int
+readable_now(int fd)
+{
+	struct pollfd p;
+
+	p.fd = fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	if (poll(&p, 1, 0) == 1)
+		return 0;
+	errno = EAGAIN;
+	return -1;
+}
+
 static int
 open_next(struct input *in, char *err)
 {
 	const char *f;
-	int fd, fl;
+	int fd;
 
 	if (in->nfiles == 0 ? in->next > 0 : in->next >= in->nfiles)
 		return 0;
@@ -49,21 +65,17 @@ open_next(struct input *in, char *err)
 		return errbuf_errno(err, "open '%s'", f);
 	} else
 		in->name = f;
-	/*
-	 * After a blocking open (a FIFO waits for its writer first).  The
-	 * flags of a shared descriptor (stdin, a terminal) are put back when
-	 * the input is closed.
-	 */
-	in->oldflags = -1;
-	if (in->nonblock && (fl = fcntl(fd, F_GETFL)) != -1 &&
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) != -1)
-		in->oldflags = fl;
 	in->fd = fd;
 	/* -T takes the whole input as one line, however long it is. */
 	jsonl_reader_init(&in->rd, fd, JSONL_MAX_DEFAULT);
-	/* A blocking read waits in poll, where a signal always ends it. */
-	if (!in->nonblock)
-		in->rd.wait = tool_wait_readable;
+	/*
+	 * Every read is preceded by a poll: a blocking one waits there,
+	 * where a signal always ends it; a non-blocking one only looks.
+	 * O_NONBLOCK is never set: it belongs to the open file shared with
+	 * other processes (a terminal, the shell's pipe), and a tool killed
+	 * before it could put the flag back would leave it set for them.
+	 */
+	in->rd.wait = in->nonblock ? readable_now : tool_wait_readable;
 	return 1;
 }
 
@@ -71,8 +83,6 @@ static void
 close_current(struct input *in)
 {
 	in->base += in->rd.lineno;
-	if (in->oldflags != -1)
-		fcntl(in->fd, F_SETFL, in->oldflags);
 	if (in->fd != STDIN_FILENO)
 		close(in->fd);
 	in->fd = -1;
@@ -97,7 +107,7 @@ slurp(struct input *in, jv *rec, char *err)
 	ssize_t n;
 
 	for (;;) {
-		if (!in->nonblock && tool_wait_readable(in->fd) == -1)
+		if (in->rd.wait(in->fd) == -1)
 			n = -1;
 		else
 			n = read(in->fd, chunk, sizeof(chunk));

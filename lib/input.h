@@ -41,7 +41,6 @@ struct input {
 	const char		*name;		/* current file, for messages */
 	enum input_mode		 mode;
 	int			 nonblock;
-	int			 oldflags;	/* fd's flags before, to restore */
 	unsigned long		 base;		/* lines of earlier files */
 	struct jsonl_reader	 rd;
 	struct buf		 all;		/* -T: the whole input */
@@ -54,8 +53,9 @@ void	input_init(struct input *in, char **files, int nfiles,
 	    enum input_mode mode);
 
 /*
- * Makes standard input non-blocking, so input_next answers INPUT_AGAIN
- * instead of waiting; the descriptor to poll is in->fd.
+ * Makes input_next answer INPUT_AGAIN instead of waiting when nothing
+ * can be read at once; the descriptor to poll is in->fd.  (The file's
+ * own flags are left alone.)
  */
 void	input_set_nonblock(struct input *in);
 

@@ -93,7 +93,7 @@ jsonl_reader_next(struct jsonl_reader *r, const char **line, size_t *len)
 			}
 		}
 		if (r->wait != NULL && r->wait(r->fd) == -1)
-			return JSONL_ERROR;
+			return errno == EAGAIN ? JSONL_AGAIN : JSONL_ERROR;
 		got = read(r->fd, r->buf + r->end, r->cap - r->end);
 		if (got > 0)
 			r->end += (size_t)got;

@@ -44,8 +44,8 @@ struct jsonl_reader {
 	int		 skipping;	/* discarding an over-long line */
 	/*
 	 * Called before each read when set: returns 0 when fd may be read,
-	 * or -1 with errno set to end the read with JSONL_ERROR (EINTR: the
-	 * tool was interrupted while waiting).
+	 * or -1 with errno EAGAIN (nothing to read now: JSONL_AGAIN) or
+	 * another (JSONL_ERROR; EINTR: interrupted while waiting).
 	 */
 	int		(*wait)(int fd);
 };

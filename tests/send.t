@@ -10,7 +10,7 @@
 
 . tests/lib.sh
 
-plan 79
+plan 81
 
 for tool in jq mkfifo; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -579,6 +579,38 @@ check "SIGINT: only the answered record, whole" jqs "$T/int.out" '
 	length == 1 and .[0].id == "i1" and .[0].text == "mock: before"'
 is "SIGINT: the output ends in a newline" \
     "$(tail -c 1 "$T/int.out" | od -An -c | tr -d ' ')" '\n'
+
+# The input is polled, never made non-blocking: O_NONBLOCK belongs to the
+# open file the shell shares, and a tool killed with SIGKILL could not put
+# it back.  fdinfo's flags are octal; O_NONBLOCK is 04000.
+nonblock() {
+	sed -n 's/^flags:[[:space:]]*//p' "$1" |
+	    awk '{ print (int(substr($0, length($0) - 3, 1)) % 8 >= 4) }'
+}
+if [ -r /proc/self/fdinfo/0 ]; then
+	mkfifo "$T/nb.fifo"
+	exec 4<>"$T/nb.fifo"
+	llm-send -m echo/echo <&4 >/dev/null 2>&1 &
+	nbpid=$!
+	_pids="$_pids $nbpid"
+	i=0
+	while [ ! -r "/proc/$nbpid/fdinfo/0" ] && [ "$i" -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	printf '{"prompt":"x"}\n' >&4
+	sleep 0.5
+	is "a shared input is never made non-blocking" \
+	    "$(nonblock "/proc/$nbpid/fdinfo/0")" 0
+	kill -s KILL "$nbpid"
+	wait "$nbpid" 2>/dev/null
+	is "...and is left as it was after SIGKILL" \
+	    "$(nonblock "/proc/$$/fdinfo/4")" 0
+	exec 4>&-
+else
+	skip "a shared input is never made non-blocking" "no /proc"
+	skip "...and is left as it was after SIGKILL" "no /proc"
+fi
 
 is "the mock providers printed nothing" \
     "$(cat "$T/mock.err" "$T/slow.err")" ""
