@@ -166,7 +166,8 @@ flush_out(struct engine *e)
 /*
  * Writes event ev of s (consumed, an object without "id") with s's "id"
  * first.  As a JSON line that is ev's text with the id spliced in after
- * its "{": no object is built for it.
+ * its "{": no object is built for it.  A record that passes through (ev
+ * with an "id") is written unchanged.
  */
 static void
 deliver(struct engine_slot *s, jv ev)
@@ -174,6 +175,17 @@ deliver(struct engine_slot *s, jv ev)
 	struct engine *e = s->e;
 	size_t at;
 
+	/* A record passing through holds its "id": it goes out as it is. */
+	if (json_peek_kind(ev, "id") != JV_KIND_INVALID) {
+		if (e->sink != NULL)
+			e->sink(e->sink_arg, ev);
+		else {
+			json_write(&e->obuf, ev);
+			buf_putc(&e->obuf, '\n');
+			jv_free(ev);
+		}
+		return;
+	}
 	if (e->sink != NULL) {
 		e->sink(e->sink_arg, put_all(set(jv_object(), "id",
 		    jv_copy(s->id)), ev));
@@ -229,10 +241,14 @@ final_event(struct engine_slot *s, jv out, enum output what)
 	jv ev;
 
 	if (what == OUT_ASIS)
-		return jv_object_delete(out, jv_string("id"));
+		return out;
+	/*
+	 * The type is the event's: a request field "type", which the
+	 * response carries through, must not make the end something else.
+	 */
 	if (what == OUT_ANSWER)
 		return put_all(set(jv_object(), "type", jv_string("end")),
-		    out);
+		    jv_object_delete(out, jv_string("type")));
 	ev = set(set(jv_object(), "type", jv_string("error")), "error",
 	    json_get(out, "error"));
 	ev = set(ev, "partial", jv_bool(s->content));
@@ -1179,6 +1195,8 @@ engine_open(struct engine *e, const struct sendopt *o, char *err)
 		return -1;
 	e->http.timeout_ms = o->timeout * 1000;
 	http_set_parallel(&e->http, o->jobs);
+	/* A signal between a look at tool_interrupted and a wait ends it. */
+	http_set_wake_fd(&e->http, tool_signal_fd());
 	e->pol.timeout = (double)o->timeout;
 	e->pol.keys = &e->keys;
 	/* Cooldowns and rate limits are shared; alone is a warning. */

@@ -12,7 +12,7 @@
 
 . tests/lib.sh
 
-plan 64
+plan 67
 
 need jq script timeout tests/mock/mockprov bin/llm-stream bin/llm-send
 
@@ -373,8 +373,8 @@ is "...nothing was sent" "$(mock_requests)" "$before"
 check "--dry-run never shows the key" sh -c '! grep -q "$1" "$2" "$3"' sh \
     "$OK_KEY" "$T/dr" "$T/dr.err"
 
-resp='{"id":"p1","model":"x/y","text":"done","stop_reason":"stop"}'
-ev='{"id":"p2","type":"text","delta":"hey"}'
+resp='{"model":"x/y","text":"done","stop_reason":"stop","id":"p1"}'
+ev='{"type":"text","delta":"hey","id":"p2"}'
 printf '%s\n%s\n' "$resp" "$ev" | llm-stream -m ok/m >"$T/pt" 2>/dev/null
 is "records that hold an answer pass through unchanged" "$(cat "$T/pt")" \
     "$resp
@@ -443,6 +443,55 @@ waitfor "$T/int.out" start 50
 kill -INT "$pid"
 wait "$pid"
 is "SIGINT: exit 130" "$?" 130
+# A signal that comes just before a long wait (here raised by a poll(2)
+# shim at the first wait of 10 s or more, standard input open and idle)
+# ends the wait at once, not when input or a timer comes.
+cat >"$T/sigshim.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <poll.h>
+#include <signal.h>
+
+int
+poll(struct pollfd *p, nfds_t n, int ms)
+{
+	static int (*real)(struct pollfd *, nfds_t, int);
+	static int fired;
+
+	if (real == NULL)
+		real = (int (*)(struct pollfd *, nfds_t, int))dlsym(RTLD_NEXT,
+		    "poll");
+	if (ms >= 10000 && !fired) {
+		fired = 1;
+		raise(SIGINT);
+	}
+	return real(p, n, ms);
+}
+EOF
+if [ -n "$SANITIZED" ] ||
+    ! ${CC:-cc} -shared -fPIC -o "$T/sigshim.so" "$T/sigshim.c" 2>/dev/null ||
+    ! mkfifo "$T/idle"; then
+	skip "a signal just before a wait ends it at once" \
+	    "sanitized build, or no cc or mkfifo"
+	skip "...llm-send's too" "sanitized build, or no cc or mkfifo"
+else
+	exec 3<>"$T/idle"
+	LD_PRELOAD=$T/sigshim.so timeout 5 llm-stream -m ok/m <"$T/idle" \
+	    >/dev/null 2>&1
+	is "a signal just before a wait ends it at once" "$?" 130
+	LD_PRELOAD=$T/sigshim.so timeout 5 llm-send -m ok/m <"$T/idle" \
+	    >/dev/null 2>&1
+	is "...llm-send's too" "$?" 130
+	exec 3>&-
+fi
+
+# -- a request field named like an event's ----------------------------------
+
+echo '{"id":"ty","prompt":"x","type":"question"}' |
+    llm-stream -m ok/m >"$T/ty" 2>/dev/null
+check "a request's own \"type\" does not replace the end's" jqs "$T/ty" '
+	map(.type) == ["start", "text", "text", "end"] and
+	.[-1].text == "mock: x"'
 
 # -- bad input -------------------------------------------------------------------
 
