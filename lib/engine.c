@@ -974,21 +974,22 @@ drain(struct engine *e)
 	}
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 void
 engine_print_stats(struct engine *e)
 {
 	struct engine_stats *st = &e->st;
 	double p50 = 0, p95 = 0, secs = http_now() - st->start;
-	size_t i, j;
 
-	/* Insertion sort is fine for a summary; n is the number of answers. */
-	for (i = 1; i < st->nlat; i++)
-		for (j = i; j > 0 && st->lat[j - 1] > st->lat[j]; j--) {
-			double t = st->lat[j];
-
-			st->lat[j] = st->lat[j - 1];
-			st->lat[j - 1] = t;
-		}
+	if (st->nlat > 1)
+		qsort(st->lat, st->nlat, sizeof(st->lat[0]), cmp_double);
 	if (st->nlat) {
 		p50 = st->lat[(st->nlat - 1) / 2];
 		p95 = st->lat[(size_t)ceil(0.95 * (double)st->nlat) - 1];
