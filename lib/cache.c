@@ -622,6 +622,10 @@ cache_storable(jv resp)
 {
 	static const char *const ok[] = { "stop", "length", "tool_use",
 	    "refusal", NULL };
+	/* Stream events other than the end; any other "type" is the
+	 * request's own field, carried through. */
+	static const char *const events[] = { "start", "text", "reasoning",
+	    "tool_call", "error", NULL };
 	const char *stop = json_peek_string(resp, "stop_reason");
 	const char *type = json_peek_string(resp, "type");
 	int b;
@@ -635,7 +639,7 @@ cache_storable(jv resp)
 		return 0;
 	if (json_peek_bool(resp, "partial", &b) && b)
 		return 0;
-	return type == NULL || strcmp(type, "end") == 0;
+	return type == NULL || !in_list(events, type);
 }
 
 /* Writes the n bytes of each of the iov to fd, whatever the short writes. */

@@ -438,6 +438,10 @@ test_storable(void)
 		    "a stream's end event" },
 		{ "{\"type\":\"text\",\"stop_reason\":\"stop\"}", 0,
 		    "another event" },
+		{ "{\"type\":\"start\",\"stop_reason\":\"stop\"}", 0,
+		    "a start event" },
+		{ "{\"type\":\"question\",\"stop_reason\":\"stop\"}", 1,
+		    "a response carrying its request's own type" },
 		{ "[1]", 0, "not an object" },
 	};
 	size_t i;
