@@ -137,32 +137,6 @@ awk -v b="$b" -v url="$base/embeddings" '
 	END { if (batch != "") flush() }' "$T/texts.jsonl" > "$T/curl.cfg"
 nbatch=$(((n + b - 1) / b))
 
-# measure NAME CMD...: wall, user+sys CPU and peak RSS of one command.
-measure() {
-	name=$1
-	shift
-	t0=$(date +%s%N)
-	if /usr/bin/time -f "%U %S %M" -o "$T/time.$name" "$@" \
-	    > "$T/out.$name" 2> "$T/err.$name"; then
-		t1=$(date +%s%N)
-		read -r u s m < "$T/time.$name"
-		echo "$name $(((t1 - t0) / 1000000)) $u $s $m" |
-		    awk '{ print $1, $2 / 1000, $3 + $4, $5 }' >> "$T/results"
-	else
-		echo "$name failed: $(head -c 300 "$T/err.$name")"
-		fail=1
-	fi
-}
-# verdict NAME STATUS: a wrong output fails the run, and leaves its row out.
-verdict() {
-	if [ "$2" != 0 ]; then
-		echo "$1: output is wrong: $(head -c 300 "$T/check.$1")"
-		fail=1
-		grep -v "^$1 " "$T/results" > "$T/results.new"
-		mv "$T/results.new" "$T/results"
-	fi
-	rm -f "$T/out.$1"
-}
 
 measure curl curl -s --parallel --parallel-max "$j" -K "$T/curl.cfg"
 awk -v nb="$nbatch" '$1 == 200 && $2 > 0 { ok++ }

@@ -1,10 +1,11 @@
 # What the benchmarks share: sourced by bench/*.sh, run from the
-# repository root.
-# shellcheck shell=sh
+# repository root.  $fail is set here and read by the sourcing script.
+# shellcheck shell=sh disable=SC2034
 
 # bench_init NAME: $T, a new directory that goes, nginx with it, on exit.
 bench_init() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/bench-$1.XXXXXX") || exit 1
+	fail=0
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -64,4 +65,35 @@ CONF
 		[ $_i -lt 50 ] || { echo "$0: nginx did not come up"; exit 1; }
 		sleep 0.1
 	done
+}
+
+# measure NAME CMD...: wall, user+sys CPU and peak RSS of one command, a
+# row "NAME wall cpu rss_kb" of $T/results; its output in $T/out.NAME.
+measure() {
+	name=$1
+	shift
+	t0=$(date +%s%N)
+	if /usr/bin/time -f "%U %S %M" -o "$T/time.$name" "$@" \
+	    > "$T/out.$name" 2> "$T/err.$name"; then
+		t1=$(date +%s%N)
+		read -r u s m < "$T/time.$name"
+		echo "$name $(((t1 - t0) / 1000000)) $u $s $m" |
+		    awk '{ print $1, $2 / 1000, $3 + $4, $5 }' >> "$T/results"
+	else
+		echo "$name failed: $(head -c 300 "$T/err.$name")"
+		fail=1
+	fi
+}
+
+# verdict NAME STATUS: a wrong output (what is wrong in $T/check.NAME, if
+# anything) fails the run and leaves its row out; the output goes.
+verdict() {
+	if [ "$2" != 0 ]; then
+		[ -s "$T/check.$1" ] &&
+		    echo "$1: output is wrong: $(head -c 300 "$T/check.$1")"
+		fail=1
+		grep -v "^$1 " "$T/results" > "$T/results.new"
+		mv "$T/results.new" "$T/results"
+	fi
+	rm -f "$T/out.$1"
 }

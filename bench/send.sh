@@ -63,20 +63,6 @@ awk -v n="$n" -v url="$base/chat/completions" 'BEGIN {
 	}
 }' > "$T/curl.cfg"
 
-# measure NAME CMD...: wall, user+sys CPU and peak RSS of one command.
-measure() {
-	name=$1
-	shift
-	if /usr/bin/time -f "%e %U %S %M" -o "$T/time.$name" "$@" \
-	    > "$T/out.$name" 2> "$T/err.$name"; then
-		read -r w u s m < "$T/time.$name"
-		echo "$name $w $(echo "$u $s" | awk '{ print $1 + $2 }') $m" \
-		    >> "$T/results"
-	else
-		echo "$name failed: $(head -c 300 "$T/err.$name")"
-	fi
-}
-
 measure curl curl -s --parallel --parallel-max "$c" -K "$T/curl.cfg"
 ok=$(grep -c '^200$' "$T/out.curl" 2>/dev/null)
 [ "$ok" = "$n" ] || echo "curl: only $ok of $n answered 200"

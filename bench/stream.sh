@@ -82,31 +82,7 @@ awk -v n="$n" -v url="$base/chat/completions" 'BEGIN {
 	}
 }' > "$T/curl.cfg"
 
-# measure NAME CMD...: wall, user+sys CPU and peak RSS of one command.
-measure() {
-	name=$1
-	shift
-	t0=$(date +%s%N)
-	if /usr/bin/time -f "%U %S %M" -o "$T/time.$name" "$@" \
-	    > "$T/out.$name" 2> "$T/err.$name"; then
-		t1=$(date +%s%N)
-		read -r u s m < "$T/time.$name"
-		echo "$name $(((t1 - t0) / 1000000)) $u $s $m" |
-		    awk '{ print $1, $2 / 1000, $3 + $4, $5 }' >> "$T/results"
-	else
-		echo "$name failed: $(head -c 300 "$T/err.$name")"
-		fail=1
-	fi
-}
 
-# verdict NAME STATUS: a wrong output fails the run, and leaves its row out.
-verdict() {
-	if [ "$2" != 0 ]; then
-		fail=1
-		grep -v "^$1 " "$T/results" > "$T/results.new"
-		mv "$T/results.new" "$T/results"
-	fi
-}
 
 measure curl curl -sN --parallel --parallel-max "$c" -K "$T/curl.cfg"
 got=$(grep -c '^data: \[DONE\]' "$T/out.curl")
