@@ -58,6 +58,18 @@ embed_search_dot(const float *q, const float *v, size_t n, float *dot,
 
 /* -- the heap --------------------------------------------------------- */
 
+/*
+ * The cosine of a row's angle with the query, held to [-1, 1]: rounding
+ * in the sums can put a vector's score with itself just past 1.
+ */
+static float
+cosine(float dot, float qnorm, float n2)
+{
+	float c = dot / (qnorm * sqrtf(n2));
+
+	return c > 1 ? 1 : c < -1 ? -1 : c;
+}
+
 /* Whether a is worse than b: a lower score, or equal and later. */
 static int
 worse(float sa, uint64_t oa, float sb, uint64_t ob)
@@ -427,7 +439,7 @@ search_records(struct embed_search *s, struct map *m, float *row)
 			continue;
 		}
 		s->scored++;
-		score = dot / (s->qnorm * sqrtf(n2));
+		score = cosine(dot, s->qnorm, n2);
 		s->order++;
 		if (qualifies(s, score, s->order))
 			push(s, score, s->order, span(l.id, l.id_len),
@@ -457,7 +469,7 @@ score_rows(void *arg)
 			j->zero++;
 			continue;
 		}
-		row_push(&j->heap, dot / (j->qnorm * sqrtf(n2)), r);
+		row_push(&j->heap, cosine(dot, j->qnorm, n2), r);
 	}
 	return NULL;
 }
