@@ -14,7 +14,7 @@
 
 . tests/lib.sh
 
-plan 81
+plan 82
 
 for tool in jq od; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -228,6 +228,17 @@ check "-b 7: no request holds more than 7 texts" sh -c '
         jq -e ".json.input == null or (.json.input | length) <= 7" "$f" \
             >/dev/null || exit 1
     done' sh "$MOCK_LOG"
+
+# Vectors are formatted in two threads when many are ready at once: the
+# same text as one at a time.
+awk 'BEGIN { for (i = 0; i < 300; i++)
+    printf "{\"id\":\"t%d\",\"text\":\"text %d\"}\n", i, i }' \
+    >"$T/many.jsonl"
+llm-embed --no-cache --normalize -b 100 <"$T/many.jsonl" >"$T/two" &&
+    llm-embed --no-cache --normalize -b 1 -j 1 <"$T/many.jsonl" >"$T/one"
+check "json: 300 vectors formatted in two threads as one at a time" \
+    sh -c 'cmp -s "$1" "$2" && [ "$(wc -l < "$1")" -eq 300 ]' sh \
+    "$T/two" "$T/one"
 
 # --- the cache ---------------------------------------------------------------
 
