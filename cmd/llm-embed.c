@@ -40,6 +40,7 @@
 #include "http.h"
 #include "jscan.h"
 #include "json.h"
+#include "latency.h"
 #include "keyfile.h"
 #include "policy.h"
 #include "provider.h"
@@ -117,8 +118,7 @@ static struct {
 static struct {
 	unsigned long	 texts, cached, embedded, errors, passed, requests;
 	double		 tokens, usd;
-	double		*lat;
-	size_t		 nlat, caplat;
+	struct latency	 lat;
 	double		 start;
 } st;
 
@@ -292,38 +292,15 @@ log_attempt(struct batch *b, const char *status, double ms, double tokens)
 }
 
 static void
-note_latency(double ms)
-{
-	if (st.nlat == st.caplat) {
-		st.caplat = st.caplat ? st.caplat * 2 : 256;
-		st.lat = xrealloc(st.lat, st.caplat * sizeof(*st.lat));
-	}
-	st.lat[st.nlat++] = ms;
-}
-
-static int
-dbl_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
 print_stats(void)
 {
-	double p50 = 0, p95 = 0, secs = http_now() - st.start;
-
-	if (st.nlat) {
-		qsort(st.lat, st.nlat, sizeof(*st.lat), dbl_cmp);
-		p50 = st.lat[(st.nlat - 1) / 2];
-		p95 = st.lat[(size_t)ceil(0.95 * (double)st.nlat) - 1];
-	}
+	double secs = http_now() - st.start;
 	fprintf(stderr, "%s: %lu texts, %lu cached, %lu embedded, %lu errors, "
 	    "%lu requests, %.0f input tokens, $%.6f, latency p50 %.0f ms "
 	    "p95 %.0f ms, %.1f s, %.0f texts/s\n", tool_name, st.texts,
 	    st.cached, st.embedded, st.errors, st.requests, st.tokens, st.usd,
-	    p50, p95, secs, (double)st.texts / (secs > 0 ? secs : 1e-9));
+	    latency_quantile(&st.lat, 0.5), latency_quantile(&st.lat, 0.95),
+	    secs, (double)st.texts / (secs > 0 ? secs : 1e-9));
 }
 
 static void
@@ -692,7 +669,7 @@ complete(struct http_transfer *t)
 		} else {
 			if (run_dims == 0)
 				run_dims = ev.dims;
-			note_latency(ms);
+			latency_add(&st.lat, ms);
 			usage = ev.tokens >= 0 ? jv_object_set(jv_object(),
 			    jv_string("input"), jv_number(ev.tokens)) :
 			    jv_invalid();
@@ -1527,7 +1504,6 @@ cleanup:
 	keyfile_uninstall_lookup();
 	if (http.multi)
 		http_release(&http);
-	free(st.lat);
 	free(query_vec);
 	free(url);
 	jv_free(target);

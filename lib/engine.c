@@ -140,17 +140,6 @@ log_attempt(struct engine_slot *s, jv target, const char *status, double ms,
 	jv_free(line);
 }
 
-static void
-note_latency(struct engine *e, double ms)
-{
-	struct engine_stats *st = &e->st;
-
-	if (st->nlat == st->caplat) {
-		st->caplat = st->caplat ? st->caplat * 2 : 1024;
-		st->lat = xrealloc(st->lat, st->caplat * sizeof(*st->lat));
-	}
-	st->lat[st->nlat++] = ms;
-}
 
 /* Writes the events made so far: before every wait, after a callback. */
 static void
@@ -334,7 +323,7 @@ answered(struct engine_slot *s, jv fields, struct http_transfer *t)
 			e->st.in_tokens += v;
 		if (json_peek_number(usage, "output", &v))
 			e->st.out_tokens += v;
-		note_latency(e, ms);
+		latency_add(&e->st.lat, ms);
 	}
 	policy_succeeded(&e->pol, &s->pr, t ? usage : jv_invalid(), t,
 	    http_now());
@@ -974,31 +963,17 @@ drain(struct engine *e)
 	}
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 void
 engine_print_stats(struct engine *e)
 {
 	struct engine_stats *st = &e->st;
-	double p50 = 0, p95 = 0, secs = http_now() - st->start;
-
-	if (st->nlat > 1)
-		qsort(st->lat, st->nlat, sizeof(st->lat[0]), cmp_double);
-	if (st->nlat) {
-		p50 = st->lat[(st->nlat - 1) / 2];
-		p95 = st->lat[(size_t)ceil(0.95 * (double)st->nlat) - 1];
-	}
+	double secs = http_now() - st->start;
 	fprintf(stderr, "%s: %lu requests, %lu ok, %lu errors, "
 	    "%.0f input + %.0f output tokens, $%.6f, "
 	    "latency p50 %.0f ms p95 %.0f ms, %.1f s\n", tool_name,
 	    st->requests, st->ok, st->errors, st->in_tokens, st->out_tokens,
-	    st->usd, p50, p95, secs);
+	    st->usd, latency_quantile(&st->lat, 0.5),
+	    latency_quantile(&st->lat, 0.95), secs);
 }
 
 static void
@@ -1231,11 +1206,9 @@ engine_close(struct engine *e)
 		keyfile_uninstall_lookup();
 	if (e->http.multi)
 		http_release(&e->http);
-	free(e->st.lat);
 	free(e->ring);
 	free(e->pool);
 	free(e->spare);
-	e->st.lat = NULL;
 	e->ring = e->spare = NULL;
 	e->pool = NULL;
 	if (e->opened & OPEN_CONFIG) {

@@ -55,6 +55,7 @@
 #include "config.h"
 #include "http.h"
 #include "input.h"
+#include "latency.h"
 #include "policy.h"
 #include "resolve.h"
 #include "send.h"
@@ -66,8 +67,7 @@ struct engine_slot;
 struct engine_stats {
 	unsigned long	 requests, ok, errors;
 	double		 in_tokens, out_tokens, usd;
-	double		*lat;		/* latencies of answers, ms */
-	size_t		 nlat, caplat;
+	struct latency	 lat;		/* of the answers */
 	double		 start;
 };
 
