@@ -90,44 +90,31 @@ reset_case() {
 	unknown=
 }
 
-reset_case
-lineno=0
-while IFS= read -r line || [ -n "$line" ]; do
-	lineno=$((lineno + 1))
-	value=${line#*:}
-	value=${value# }
-	[ -n "$start" ] || [ -z "$line" ] || start=$lineno
-	case $line in
-	'')
-		run_case
+# table_field NAME VALUE: one field of the case (table_read).
+table_field() {
+	case $1 in
+	config)
+		config=$2
 		;;
-	'#'*)
-		if [ -z "$desc" ]; then
-			desc=${line#\#}
-			desc=${desc# }
-		fi
+	args)
+		args=$2
 		;;
-	config:*)
-		config=$value
+	a)
+		a=$2
 		;;
-	args:*)
-		args=$value
+	b)
+		b=$2
 		;;
-	a:*)
-		a=$value
+	same)
+		same=$2
 		;;
-	b:*)
-		b=$value
-		;;
-	same:*)
-		same=$value
-		;;
-	key:*)
-		key=$value
+	key)
+		key=$2
 		;;
 	*)
-		unknown="line $lineno: $line"
+		return 1
 		;;
 	esac
-done <"$TABLE"
-run_case
+}
+
+table_read "$TABLE"

@@ -173,3 +173,39 @@ stream_want() {
 		printf "%s(\n%s)\n", defs, body
 	}' tests/conformance-stream.table
 }
+
+# table_read FILE: reads a table of cases, blank lines between them: a
+# case's first "# text" line is its $desc, each "name: value" line goes
+# to the test's table_field NAME VALUE (a non-zero status: a name the
+# format does not know, kept in $unknown), $start is the case's first
+# line; the test's run_case runs it (and calls reset_case) at each blank
+# line and at the end of the file.
+# shellcheck disable=SC2034  # $desc, $start, $unknown are the test's
+table_read() {
+	reset_case
+	lineno=0
+	while IFS= read -r line || [ -n "$line" ]; do
+		lineno=$((lineno + 1))
+		[ -n "$start" ] || [ -z "$line" ] || start=$lineno
+		case $line in
+		'')
+			run_case
+			;;
+		'#'*)
+			if [ -z "$desc" ]; then
+				desc=${line#\#}
+				desc=${desc# }
+			fi
+			;;
+		*:*)
+			value=${line#*:}
+			table_field "${line%%:*}" "${value# }" ||
+			    unknown="line $lineno: $line"
+			;;
+		*)
+			unknown="line $lineno: $line"
+			;;
+		esac
+	done <"$1"
+	run_case
+}

@@ -129,44 +129,31 @@ reset_case() {
 	unknown=
 }
 
-reset_case
-lineno=0
-while IFS= read -r line || [ -n "$line" ]; do
-	lineno=$((lineno + 1))
-	value=${line#*:}
-	value=${value# }
-	[ -n "$start" ] || [ -z "$line" ] || start=$lineno
-	case $line in
-	'')
-		run_case
+# table_field NAME VALUE: one field of the case (table_read).
+table_field() {
+	case $1 in
+	config)
+		config=$2
 		;;
-	'#'*)
-		if [ -z "$desc" ]; then
-			desc=${line#\#}
-			desc=${desc# }
-		fi
+	env)
+		envs=$2
 		;;
-	config:*)
-		config=$value
+	args)
+		args=$2
 		;;
-	env:*)
-		envs=$value
+	in)
+		input=$2
 		;;
-	args:*)
-		args=$value
+	expect)
+		expect=$2
 		;;
-	in:*)
-		input=$value
-		;;
-	expect:*)
-		expect=$value
-		;;
-	status:*)
-		status=$value
+	status)
+		status=$2
 		;;
 	*)
-		unknown="line $lineno: $line"
+		return 1
 		;;
 	esac
-done <"$TABLE"
-run_case
+}
+
+table_read "$TABLE"
