@@ -14,10 +14,7 @@ CONF=$XDG_CONFIG_HOME/llm/config.json
 plan "$(awk 'BEGIN { RS = "" } /(^|\n)a:/ { n++ } END { print n + 0 }' \
     "$TABLE")"
 
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
+need jq
 
 # keyof RECORD OUT: llm-cache key's key for RECORD, in a clean
 # environment but for the test's own paths; "" when it gives none.

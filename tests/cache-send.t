@@ -12,14 +12,7 @@
 N=18
 plan $N
 
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
-if [ ! -x tests/mock/mockprov ]; then
-	echo "Bail out! tests/mock/mockprov is not built"
-	exit 1
-fi
+need jq tests/mock/mockprov
 
 echo '{"model":"echo","prompt":"probe"}' |
     LLM_CACHE=off llm-send --cache >/dev/null 2>"$T/probe.err"

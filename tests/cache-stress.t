@@ -12,10 +12,7 @@
 
 plan 12
 
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
+need jq
 
 WORKERS=8
 KILLS_EACH=40		# 8 x 40 = 320 kills at least

@@ -14,16 +14,7 @@
 
 plan 83
 
-for tool in jq b2sum; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "Bail out! $tool is not installed"
-		exit 1
-	fi
-done
-if [ ! -x tests/mock/mockprov ]; then
-	echo "Bail out! tests/mock/mockprov is not built"
-	exit 1
-fi
+need jq b2sum tests/mock/mockprov
 
 C=$T/c
 LLM_CACHE_DIR=$C

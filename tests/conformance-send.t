@@ -30,14 +30,7 @@ if [ ! -f "$FIX/MANIFEST.tsv" ]; then
 	done
 	exit 0
 fi
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
-if [ ! -x tests/mock/mockprov ]; then
-	echo "Bail out! tests/mock/mockprov is not built"
-	exit 1
-fi
+need jq tests/mock/mockprov
 
 ANTHROPIC_API_KEY=sk-test-conformance-a1
 GEMINI_API_KEY=sk-test-conformance-g1

@@ -42,10 +42,7 @@ if [ ! -f "$FIX/MANIFEST.tsv" ]; then
 	done
 	exit 0
 fi
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
+need jq
 if [ ! -x "$R" ]; then
 	echo "Bail out! $R is not built"
 	exit 1

@@ -16,16 +16,7 @@
 
 plan 82
 
-for tool in jq od; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "Bail out! $tool is not installed"
-		exit 1
-	fi
-done
-if [ ! -x tests/mock/mockprov ] || [ ! -x bin/llm-embed ]; then
-	echo "Bail out! build bin/llm-embed and tests/mock/mockprov first"
-	exit 1
-fi
+need jq od tests/mock/mockprov bin/llm-embed
 
 cat >"$T/script.json" <<'EOF'
 {"routes": [

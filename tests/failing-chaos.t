@@ -9,14 +9,7 @@
 
 plan 6
 
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
-if [ ! -x tests/mock/mockprov ]; then
-	echo "Bail out! tests/mock/mockprov is not built"
-	exit 1
-fi
+need jq tests/mock/mockprov
 
 # jqs FILE FILTER: true when FILTER holds for FILE's records as one array.
 jqs() {

@@ -11,16 +11,7 @@
 
 plan 24
 
-for tool in jq setsid; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "Bail out! $tool is not installed"
-		exit 1
-	fi
-done
-if [ ! -x tests/mock/mockprov ]; then
-	echo "Bail out! tests/mock/mockprov is not built"
-	exit 1
-fi
+need jq setsid tests/mock/mockprov
 
 K1=sk-test-key1-revoked-0a1
 K2=sk-test-key2-good-0b2

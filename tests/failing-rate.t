@@ -13,14 +13,7 @@
 
 plan 14
 
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
-if [ ! -x tests/mock/mockprov ]; then
-	echo "Bail out! tests/mock/mockprov is not built"
-	exit 1
-fi
+need jq tests/mock/mockprov
 
 cat >"$T/script.json" <<'EOF'
 {"rate_limit": {"limit": 25, "window_ms": 10000, "match": "/r/v1/"},

@@ -11,14 +11,7 @@
 
 plan 34
 
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
-if [ ! -x tests/mock/mockprov ]; then
-	echo "Bail out! tests/mock/mockprov is not built"
-	exit 1
-fi
+need jq tests/mock/mockprov
 
 # One route per scenario under /fr/NAME/: provider "fr" sends model NAME
 # to /fr/NAME/chat/completions.

@@ -14,10 +14,7 @@
 
 plan 115
 
-if [ ! -x bin/llm-keys ]; then
-	echo "Bail out! bin/llm-keys is not built"
-	exit 1
-fi
+need bin/llm-keys
 if ! command -v setsid >/dev/null 2>&1; then
 	echo "Bail out! setsid(1) is needed to keep tests off the terminal"
 	exit 1

@@ -12,12 +12,7 @@ if [ ! -x "$MOCK" ]; then
 	echo "Bail out! $MOCK is not built"
 	exit 1
 fi
-for tool in curl jq cmp; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "Bail out! $tool is not installed"
-		exit 1
-	fi
-done
+need curl jq cmp
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mock.t.XXXXXX") || exit 1
 pids=

@@ -14,10 +14,7 @@ CONF=$XDG_CONFIG_HOME/llm/config.json
 plan "$(awk 'BEGIN { RS = "" } /(^|\n)(in|expect):/ { n++ } END { print n + 0 }' \
     "$TABLE")"
 
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
+need jq
 
 # diag FILE: FILE's first lines as TAP comments.
 diag() {

@@ -8,10 +8,7 @@
 
 plan 103
 
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
+need jq
 
 CONF=$XDG_CONFIG_HOME/llm/config.json
 

@@ -18,14 +18,7 @@
 
 plan 20
 
-if ! command -v jq >/dev/null 2>&1; then
-	echo "Bail out! jq is not installed"
-	exit 1
-fi
-if [ ! -x tests/mock/mockprov ]; then
-	echo "Bail out! tests/mock/mockprov is not built"
-	exit 1
-fi
+need jq tests/mock/mockprov
 # shellcheck disable=SC2119 # no arguments: the default answers
 if ! mock_start 2>"$T/mock.err"; then
 	echo "Bail out! the mock provider did not start"

@@ -12,16 +12,7 @@
 
 plan 81
 
-for tool in jq mkfifo; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "Bail out! $tool is not installed"
-		exit 1
-	fi
-done
-if [ ! -x tests/mock/mockprov ]; then
-	echo "Bail out! tests/mock/mockprov is not built"
-	exit 1
-fi
+need jq mkfifo tests/mock/mockprov
 
 # lines FILE: the number of lines in FILE.
 lines() {
